@@ -1,0 +1,1 @@
+"""mockserver: a mock of the Polymarket US WebSocket API for offline, deterministic tests."""

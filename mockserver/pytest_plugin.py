@@ -1,0 +1,1 @@
+"""pytest plugin of mockserver (fixtures arrive with the server)."""
