@@ -68,7 +68,7 @@ class WireEnum(str, enum.Enum):
         """The member as sent: its number in the snake dialect when known, else its name."""
         if dialect == "snake" and self.number is not None:
             return self.number
-        return self.value
+        return str(self.value)
 
 
 def _index(cls: type[E]) -> type[E]:

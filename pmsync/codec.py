@@ -1,0 +1,590 @@
+"""Text ⇄ typed messages, in both JSON dialects (WIRE.md §3, §4, §6). No I/O.
+
+:func:`decode` turns one frame into an :class:`Event`; it reads the snake and
+camel dialects and any mix of them, and the legacy payload spellings. It raises
+:class:`~pmsync.errors.DecodeError` and nothing else.
+:func:`encode_subscribe` and :func:`encode_unsubscribe` build requests.
+
+``orjson`` is used to parse when installed (the ``fast`` extra); results are the
+same as with :mod:`json`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal, Union, get_args, get_origin
+
+import attrs
+import cattrs
+
+from . import models as m
+from .enums import (
+    MarketSubscriptionType,
+    PrivateSubscriptionType,
+    SubscriptionType,
+    WireEnum,
+)
+from .errors import DecodeError
+
+_orjson: Any
+try:  # pragma: no cover - depends on the environment
+    import orjson as _orjson
+except ImportError:  # pragma: no cover
+    _orjson = None
+
+__all__ = [
+    "BACKEND",
+    "Dialect",
+    "Event",
+    "KINDS",
+    "converter",
+    "decode",
+    "encode_subscribe",
+    "encode_unsubscribe",
+    "to_snake",
+]
+
+#: The dialect of outgoing requests.
+Dialect = Literal["snake", "camel"]
+
+#: The JSON parser in use: ``"orjson"`` or ``"json"``.
+BACKEND = "orjson" if _orjson is not None else "json"
+
+
+
+
+@attrs.frozen(slots=True)
+class Event:
+    """One decoded frame.
+
+    ``kind`` names the payload (see :data:`KINDS`); ``data`` is its typed model
+    (the plain dict for ``"unknown"``); ``raw`` is the frame's text; ``resync``
+    is set by the client on snapshots that follow a reconnect.
+    """
+
+    kind: str
+    request_id: str | None
+    subscription_type: SubscriptionType | int | str | None
+    data: Any
+    raw: str = attrs.field(repr=False, eq=False)
+    resync: bool = False
+
+
+# --------------------------------------------------------------------------
+# Key spelling
+
+_SNAKE_CACHE: dict[str, str] = {}
+_CAMEL_RE = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+def to_snake(key: str) -> str:
+    """``"marketSlug"`` → ``"market_slug"``; snake keys are returned unchanged."""
+    try:
+        return _SNAKE_CACHE[key]
+    except KeyError:
+        snake = _CAMEL_RE.sub(r"_\1", key).lower() if not key.islower() else key
+        if len(_SNAKE_CACHE) < 10_000:  # bounded: keys come from the network
+            _SNAKE_CACHE[key] = snake
+        return snake
+
+
+def _to_camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+# --------------------------------------------------------------------------
+# The converter: one, built once, with hooks generated per model class.
+
+
+def _decimal(value: Any, _: Any = None) -> Decimal:
+    if isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"not a decimal number: {value[:40]!r}") from None
+    elif isinstance(value, bool):
+        raise TypeError("expected a number, got a boolean")
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        # The shortest decimal form of the number, never its binary expansion.
+        result = Decimal(repr(value))
+    elif isinstance(value, Decimal):
+        result = value
+    else:
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    if not result.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return result
+
+
+def _amount(value: Any, _: Any = None) -> m.Amount:
+    if isinstance(value, dict):
+        raw = value.get("value")
+        currency = value.get("currency")
+        if currency is not None and not isinstance(currency, str):
+            raise TypeError(f"currency must be a string, got {type(currency).__name__}")
+        return m.Amount(value=_decimal(raw if raw is not None else "0"), currency=currency)
+    # Tolerated: a bare number where an Amount object is documented.
+    return m.Amount(value=_decimal(value))
+
+
+def _datetime(value: Any, _: Any = None) -> datetime:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("z", "Z")):
+            text = text[:-1] + "+00:00"
+        try:
+            result = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"not an RFC 3339 timestamp: {value[:40]!r}") from None
+    elif isinstance(value, dict):  # proto Timestamp as an object, tolerated
+        seconds = value.get("seconds", 0)
+        nanos = value.get("nanos", 0)
+        result = datetime.fromtimestamp(int(seconds) + int(nanos) / 1e9, timezone.utc)
+    else:
+        raise TypeError(f"expected a timestamp string, got {type(value).__name__}")
+    if result.tzinfo is None:
+        result = result.replace(tzinfo=timezone.utc)
+    return result
+
+
+def _str(value: Any, _: Any = None) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)  # proto3-JSON int64 fields, tolerated
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _int(value: Any, _: Any = None) -> int:
+    if isinstance(value, bool):
+        raise TypeError("expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        return int(value)  # proto3-JSON int64 as a string
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise TypeError(f"expected an integer, got {value!r}"[:80])
+
+
+def _bool(value: Any, _: Any = None) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"expected a boolean, got {type(value).__name__}")
+
+
+def _dict(value: Any, _: Any = None) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    raise TypeError(f"expected an object, got {type(value).__name__}")
+
+
+def _enum_of(tp: Any) -> type[WireEnum] | None:
+    if get_origin(tp) in (Union, types.UnionType):
+        for arg in get_args(tp):
+            if isinstance(arg, type) and issubclass(arg, WireEnum):
+                return arg
+    return None
+
+
+def _enum_hook_factory(tp: Any) -> Callable[[Any, Any], Any]:
+    enum_cls = _enum_of(tp)
+    assert enum_cls is not None
+    from_wire = enum_cls.from_wire
+
+    def hook(value: Any, _: Any) -> Any:
+        return None if value is None else from_wire(value)
+
+    return hook
+
+
+def _is_homogeneous_tuple(tp: Any) -> bool:
+    args = get_args(tp)
+    return get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _optional_inner(tp: Any) -> Any:
+    args = get_args(tp)
+    if get_origin(tp) in (Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            return rest[0]
+    return None
+
+
+def _build_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=False)
+    conv.register_structure_hook(Decimal, _decimal)
+    conv.register_structure_hook(m.Amount, _amount)
+    conv.register_structure_hook(datetime, _datetime)
+    conv.register_structure_hook(str, _str)
+    conv.register_structure_hook(int, _int)
+    conv.register_structure_hook(bool, _bool)
+    conv.register_structure_hook_func(
+        lambda tp: get_origin(tp) is dict or tp is dict,  # type: ignore[comparison-overlap]
+        lambda v, tp: _structure_dict(conv, v, tp),
+    )
+    conv.register_structure_hook_factory(lambda tp: _enum_of(tp) is not None, _enum_hook_factory)
+    conv.register_structure_hook_factory(
+        lambda tp: _optional_inner(tp) is not None and _enum_of(tp) is None,
+        lambda tp: _optional_hook(conv, tp),
+    )
+    conv.register_structure_hook_factory(_is_homogeneous_tuple, lambda tp: _tuple_hook(conv, tp))
+    conv.register_structure_hook_factory(
+        lambda tp: attrs.has(tp) and tp not in (m.Amount, m.RfqEvent),
+        lambda tp: _model_hook(conv, tp),
+    )
+    return conv
+
+
+def _structure_dict(conv: cattrs.Converter, value: Any, tp: Any) -> dict[Any, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    args = get_args(tp)
+    if len(args) != 2 or args[1] is Any:
+        return value
+    hook = conv.get_structure_hook(args[1])
+    return {str(k): hook(v, args[1]) for k, v in value.items()}
+
+
+def _optional_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
+    inner = _optional_inner(tp)
+    hook = conv.get_structure_hook(inner)
+
+    def optional(value: Any, _: Any) -> Any:
+        return None if value is None else hook(value, inner)
+
+    return optional
+
+
+def _tuple_hook(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
+    item_type = get_args(tp)[0]
+    item_hook = conv.get_structure_hook(item_type)
+
+    def structure_tuple(value: Any, _: Any) -> tuple[Any, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        return tuple([item_hook(item, item_type) for item in value])
+
+    return structure_tuple
+
+
+def _model_hook(conv: cattrs.Converter, cls: Any) -> Callable[[Any, Any], Any]:
+    """A structuring function for one model class, generated once.
+
+    It looks each key up in a table of both spellings (snake and camel) and
+    ignores unknown keys; ``null`` leaves a field at its default.
+    """
+    attrs.resolve_types(cls)
+    table: dict[str, tuple[str, Callable[[Any, Any], Any], Any]] = {}
+    for field in attrs.fields(cls):
+        entry = (field.name, conv.get_structure_hook(field.type), field.type)
+        table[field.name] = entry
+        table[_to_camel(field.name)] = entry
+    name = cls.__name__
+
+    def structure(value: Any, _: Any) -> Any:
+        if not isinstance(value, dict):
+            raise TypeError(f"{name}: expected an object, got {type(value).__name__}")
+        kwargs: dict[str, Any] = {}
+        for key, item in value.items():
+            entry = table.get(key)
+            if entry is None or item is None:
+                continue
+            field_name, hook, field_type = entry
+            try:
+                kwargs[field_name] = hook(item, field_type)
+            except _FieldError as exc:
+                raise _FieldError(f"{name}.{field_name} > {exc}") from exc
+            except Exception as exc:
+                raise _FieldError(f"{name}.{field_name}: {exc}") from exc
+        return cls(**kwargs)
+
+    return structure
+
+
+class _FieldError(ValueError):
+    """A field failed to structure; the message carries its path."""
+
+
+#: The one converter of the library (structuring only).
+converter = _build_converter()
+
+_RFQ_VARIANTS = (
+    "rfq_created",
+    "rfq_closed",
+    "quote_created",
+    "quote_deleted",
+    "quote_accepted",
+    "quote_confirmed",
+    "quote_executed",
+    "rfq_trade",
+)
+_RFQ_FIELDS = {f.name for f in attrs.fields(m.RfqEvent)} - {"variant", "extra"}
+
+
+def _rfq_event(value: Any, _: Any = None) -> m.RfqEvent:
+    body = _dict(value)
+    for key, content in body.items():
+        variant = to_snake(key)
+        if variant in _RFQ_VARIANTS:
+            break
+    else:
+        # A newer variant: keep everything.
+        key = next(iter(body), "")
+        variant, content = (to_snake(key), body[key]) if key else ("unknown", {})
+    content = _dict(content) if content is not None else {}
+    kwargs: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for k, v in content.items():
+        name = to_snake(k)
+        if name in _RFQ_FIELDS and v is not None:
+            kwargs[name] = v
+        else:
+            extra[name] = v
+    event = converter.structure(kwargs, _RfqParts)
+    return m.RfqEvent(variant=variant, extra=extra, **attrs.asdict(event, recurse=False))
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class _RfqParts:
+    rfq: m.Rfq | None = None
+    quote: m.Quote | None = None
+    trade: m.RfqTrade | None = None
+    confirmation_deadline: datetime | None = None
+    execution_deadline: datetime | None = None
+    order_id: str | None = None
+    client_order_id: str | None = None
+    executed_time: datetime | None = None
+
+
+# --------------------------------------------------------------------------
+# Payloads
+
+_Hook = Callable[[Any, Any], Any]
+
+
+def _model(cls: type[Any]) -> _Hook:
+    return converter.get_structure_hook(cls)
+
+
+_HEARTBEAT = m.Heartbeat()
+
+# payload key (snake spelling) → (kind, structuring function)
+_PAYLOADS: dict[str, tuple[str, _Hook]] = {
+    "market_data": ("market_data", _model(m.MarketData)),
+    "market_data_lite": ("market_data_lite", _model(m.MarketDataLite)),
+    "trade": ("trade", _model(m.Trade)),
+    "order_subscription_snapshot": ("order_snapshot", _model(m.OrderSnapshot)),
+    "order_subscription_update": ("order_update", _model(m.OrderUpdate)),
+    "position_subscription": ("position_update", _model(m.PositionUpdate)),
+    "account_balances_snapshot": ("balance_snapshot", _model(m.BalanceSnapshot)),
+    "account_balances_update": ("balance_update", _model(m.BalanceUpdate)),
+    "rfq_event": ("rfq_event", _rfq_event),
+    "heartbeat": ("heartbeat", lambda v, _: _HEARTBEAT),
+    # Legacy spellings seen in the official SDK's dispatcher.
+    "orders_snapshot": ("order_snapshot", _model(m.OrderSnapshot)),
+    "order_update": ("order_update", _model(m.OrderUpdate)),
+    "position_subscription_snapshot": ("position_snapshot", _model(m.PositionSnapshot)),
+    "positions_snapshot": ("position_snapshot", _model(m.PositionSnapshot)),
+    "position_subscription_update": ("position_update", _model(m.PositionUpdate)),
+    "position_update": ("position_update", _model(m.PositionUpdate)),
+    "account_balance_subscription_snapshot": ("balance_snapshot", _model(m.BalanceSnapshot)),
+    "account_balance_subscription_update": ("balance_update", _model(m.BalanceUpdate)),
+    "account_balance_update": ("balance_update", _model(m.BalanceUpdate)),
+}
+# Both spellings, so the hot path does one dict look-up per key.
+_PAYLOAD_KEYS: dict[str, tuple[str, _Hook]] = {}
+for _key, _entry in _PAYLOADS.items():
+    _PAYLOAD_KEYS[_key] = _entry
+    _PAYLOAD_KEYS[_to_camel(_key)] = _entry
+
+#: Every event kind :func:`decode` produces.
+KINDS = frozenset(kind for kind, _ in _PAYLOADS.values()) | {"error", "unknown"}
+
+_REQUEST_ID_KEYS = ("request_id", "requestId")
+_SUBSCRIPTION_TYPE_KEYS = ("subscription_type", "subscriptionType")
+_ENVELOPE = frozenset(_REQUEST_ID_KEYS + _SUBSCRIPTION_TYPE_KEYS)
+
+
+# --------------------------------------------------------------------------
+# JSON
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_json_loads = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
+def _loads(text: str) -> Any:
+    if _orjson is not None:
+        try:
+            return _orjson.loads(text)
+        except _orjson.JSONDecodeError:
+            pass  # decide with json, so both back ends accept the same inputs
+    return _json_loads(text)
+
+
+def _get(obj: dict[str, Any], keys: tuple[str, str]) -> Any:
+    value = obj.get(keys[0])
+    return obj.get(keys[1]) if value is None else value
+
+
+# --------------------------------------------------------------------------
+# decode
+
+
+def decode(text: str | bytes, endpoint: str) -> Event:
+    """Decode one frame received on ``endpoint`` (``"private"`` or ``"markets"``).
+
+    Returns an :class:`Event`; raises :class:`DecodeError` (and nothing else) for
+    bad UTF-8, invalid JSON, a non-object, or a known payload whose content
+    cannot be structured. A well-formed object with no known payload key is an
+    ``"unknown"`` event, not an error.
+    """
+    if not isinstance(text, str):
+        try:
+            text = bytes(text).decode("utf-8")
+        except (UnicodeDecodeError, TypeError) as exc:
+            raise DecodeError(f"frame is not valid UTF-8: {exc}", _raw(text)) from None
+    try:
+        sub_enum = _SUB_ENUMS[endpoint]
+    except KeyError:
+        raise DecodeError(f"unknown endpoint {endpoint!r}", text) from None
+    try:
+        obj = _loads(text)
+    except RecursionError:
+        raise DecodeError("invalid JSON: nested too deeply", text) from None
+    except ValueError as exc:
+        raise DecodeError(f"invalid JSON: {exc}", text) from None
+    if not isinstance(obj, dict):
+        raise DecodeError(f"not a JSON object but {_json_type(obj)}", text)
+    try:
+        request_id = _get(obj, _REQUEST_ID_KEYS)
+        if request_id is not None and not isinstance(request_id, str):
+            request_id = _str(request_id)
+        sub_type = _get(obj, _SUBSCRIPTION_TYPE_KEYS)
+        if sub_type is not None:
+            sub_type = sub_enum.from_wire(sub_type)
+        if "error" in obj:
+            error = obj["error"]
+            if not isinstance(error, str):
+                error = json.dumps(error)
+            data: Any = m.ErrorResponse(
+                error=error, request_id=request_id, subscription_type=sub_type
+            )
+            return Event("error", request_id, sub_type, data, text)
+        for key, content in obj.items():
+            entry = _PAYLOAD_KEYS.get(key)
+            if entry is not None:
+                kind, hook = entry
+                data = hook({} if content is None else content, None)
+                return Event(kind, request_id, sub_type, data, text)
+    except DecodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the contract: only DecodeError escapes
+        raise DecodeError(f"cannot structure {_payload_name(obj)}: {exc}", text) from None
+    return Event("unknown", request_id, sub_type, obj, text)
+
+
+_SUB_ENUMS: dict[str, type[PrivateSubscriptionType] | type[MarketSubscriptionType]] = {
+    "private": PrivateSubscriptionType,
+    "markets": MarketSubscriptionType,
+}
+
+
+def _payload_name(obj: dict[str, Any]) -> str:
+    for key in obj:
+        if key not in _ENVELOPE:
+            return repr(key)
+    return "message"
+
+
+def _json_type(obj: Any) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(obj), "a number"
+    )
+
+
+def _raw(value: Any) -> str | bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    return repr(value)
+
+
+# --------------------------------------------------------------------------
+# encode
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def _sub_type_wire(subscription_type: Any, dialect: str) -> int | str:
+    if isinstance(subscription_type, WireEnum):
+        return subscription_type.wire(dialect)
+    raise TypeError(
+        f"subscription_type must be a PrivateSubscriptionType or MarketSubscriptionType, "
+        f"got {subscription_type!r}"
+    )
+
+
+def _check_dialect(dialect: str) -> None:
+    if dialect not in ("snake", "camel"):
+        raise ValueError(f"dialect must be 'snake' or 'camel', got {dialect!r}")
+
+
+def encode_subscribe(
+    request_id: str,
+    subscription_type: SubscriptionType,
+    market_slugs: Iterable[str] | None = None,
+    *,
+    dialect: str = "snake",
+    debounced: bool = False,
+) -> str:
+    """A subscribe request (WIRE.md §4) in ``dialect``.
+
+    Snake: numbers for the subscription type where one is known (RFQ goes by
+    name). Camel: names. Empty or absent ``market_slugs`` are left out.
+    """
+    _check_dialect(dialect)
+    slugs = list(market_slugs) if market_slugs is not None else []
+    if dialect == "snake":
+        body: dict[str, Any] = {
+            "request_id": request_id,
+            "subscription_type": _sub_type_wire(subscription_type, dialect),
+        }
+        if slugs:
+            body["market_slugs"] = slugs
+        if debounced:
+            body["responses_debounced"] = True
+    else:
+        body = {
+            "requestId": request_id,
+            "subscriptionType": _sub_type_wire(subscription_type, dialect),
+        }
+        if slugs:
+            body["marketSlugs"] = slugs
+        if debounced:
+            body["responsesDebounced"] = True
+    return _dumps({"subscribe": body})
+
+
+def encode_unsubscribe(request_id: str, *, dialect: str = "snake") -> str:
+    """An unsubscribe request in ``dialect``."""
+    _check_dialect(dialect)
+    key = "request_id" if dialect == "snake" else "requestId"
+    return _dumps({"unsubscribe": {key: request_id}})
+

@@ -1,0 +1,329 @@
+"""The subscription state machine, sans I/O.
+
+A :class:`Session` keeps the registry of one connection's subscriptions: it
+validates a subscription before anything is sent, generates unique request ids,
+splits more than 100 markets into several subscribe frames under one
+:class:`Handle`, routes each decoded event to its handle by request id, tracks
+snapshots (which events are a snapshot, when a snapshot is complete, whether it
+follows a reconnect), and gives the frames to replay the live set after a
+reconnect. It sends nothing, starts nothing and is not thread-safe: the client
+calls it under its own lock.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from .codec import Event, encode_subscribe, encode_unsubscribe
+from .enums import (
+    MarketSubscriptionType,
+    PrivateSubscriptionType,
+    SubscriptionType,
+    WireEnum,
+    subscription_type_enum,
+)
+from .errors import SubscriptionError
+
+__all__ = ["Handle", "MAX_SLUGS_PER_SUBSCRIPTION", "Routed", "Session"]
+
+#: The server accepts at most this many markets in one subscribe request.
+MAX_SLUGS_PER_SUBSCRIPTION = 100
+
+_SHORT_NAMES: dict[WireEnum, str] = {
+    PrivateSubscriptionType.ORDER: "orders",
+    PrivateSubscriptionType.ORDER_SNAPSHOT: "order-snapshot",
+    PrivateSubscriptionType.POSITION: "positions",
+    PrivateSubscriptionType.ACCOUNT_BALANCE: "balances",
+    PrivateSubscriptionType.RFQ: "rfq",
+    MarketSubscriptionType.MARKET_DATA: "md",
+    MarketSubscriptionType.MARKET_DATA_LITE: "mdl",
+    MarketSubscriptionType.TRADE: "trades",
+}
+
+# subscription type → (event kinds that form its snapshot, per market slug?)
+_SNAPSHOT_KINDS: dict[WireEnum, tuple[frozenset[str], bool]] = {
+    PrivateSubscriptionType.ORDER: (frozenset({"order_snapshot"}), False),
+    PrivateSubscriptionType.ORDER_SNAPSHOT: (frozenset({"order_snapshot"}), False),
+    PrivateSubscriptionType.ACCOUNT_BALANCE: (frozenset({"balance_snapshot"}), False),
+    PrivateSubscriptionType.POSITION: (frozenset({"position_snapshot"}), False),
+    MarketSubscriptionType.MARKET_DATA: (frozenset({"market_data"}), True),
+    MarketSubscriptionType.MARKET_DATA_LITE: (frozenset({"market_data_lite"}), True),
+}
+
+
+def has_snapshot(subscription_type: SubscriptionType) -> bool:
+    """Whether the server answers this type with a snapshot (trades, positions, RFQ: no)."""
+    return subscription_type in _SNAPSHOT_KINDS and subscription_type is not (
+        PrivateSubscriptionType.POSITION
+    )
+
+
+@attrs.define(eq=False)
+class Handle:
+    """One logical subscription: its type, markets and request ids.
+
+    ``status`` is ``"live"``, ``"failed"`` (the server refused every part) or
+    ``"unsubscribed"``. ``error`` holds the server's error text, if any.
+    """
+
+    key: int
+    subscription_type: SubscriptionType
+    market_slugs: tuple[str, ...] = attrs.field(repr=lambda s: f"<{len(s)} slugs>")
+    debounced: bool
+    chunks: dict[str, tuple[str, ...]] = attrs.field(repr=lambda c: repr(tuple(c)))
+    status: str = "live"
+    error: str | None = None
+    #: request ids whose snapshot is still awaited → slugs still awaited (per-market types)
+    _awaiting: dict[str, set[str]] = attrs.field(factory=dict, alias="awaiting", repr=False)
+    _resync: bool = attrs.field(default=False, alias="resync", repr=False)
+    _dead: set[str] = attrs.field(factory=set, alias="dead", repr=False)
+
+    @property
+    def request_ids(self) -> tuple[str, ...]:
+        """The request ids of this subscription, one per subscribe frame."""
+        return tuple(self.chunks)
+
+    @property
+    def active(self) -> bool:
+        """True while the subscription is live and the server has refused none of it."""
+        return self.status == "live" and self.error is None
+
+    @property
+    def snapshot_complete(self) -> bool:
+        """True once every part's snapshot (if the type has one) has arrived."""
+        return not self._awaiting
+
+    def _live_ids(self) -> list[str]:
+        return [rid for rid in self.chunks if rid not in self._dead]
+
+    def _expect_snapshot(self, resync: bool) -> None:
+        self._resync = resync
+        self._awaiting = {}
+        if not has_snapshot(self.subscription_type):
+            return
+        per_market = _SNAPSHOT_KINDS[self.subscription_type][1]
+        for rid in self._live_ids():
+            self._awaiting[rid] = set(self.chunks[rid]) if per_market else set()
+
+
+@attrs.frozen
+class Routed:
+    """Where an event goes.
+
+    ``deliver`` is false for events of a subscription that has ended (they must
+    not reach callbacks). ``snapshot`` marks an event that is part of the
+    handle's snapshot; ``snapshot_complete`` the one that completes it;
+    ``resync`` a snapshot event that follows a reconnect.
+    """
+
+    handle: Handle
+    deliver: bool = True
+    snapshot: bool = False
+    snapshot_complete: bool = False
+    resync: bool = False
+
+
+class Session:
+    """The subscription registry of one endpoint; see the module docstring."""
+
+    def __init__(self, endpoint: str, *, dialect: str = "snake", id_prefix: str = "") -> None:
+        self.endpoint = endpoint
+        self._enum = subscription_type_enum(endpoint)
+        if dialect not in ("snake", "camel"):
+            raise ValueError(f"dialect must be 'snake' or 'camel', got {dialect!r}")
+        self.dialect = dialect
+        self._id_prefix = id_prefix
+        self._keys = itertools.count(1)
+        self._handles: dict[int, Handle] = {}
+        self._by_request_id: dict[str, Handle] = {}
+
+    # ------------------------------------------------------------------ registry
+
+    @property
+    def live(self) -> list[Handle]:
+        """The live handles, in subscription order."""
+        return [h for h in self._handles.values() if h.status == "live"]
+
+    def handle_for(self, request_id: str) -> Handle | None:
+        """The handle that owns ``request_id``, live or ended, or ``None``."""
+        return self._by_request_id.get(request_id)
+
+    def subscribe(
+        self,
+        subscription_type: SubscriptionType | str | int,
+        market_slugs: Iterable[str] | None = None,
+        *,
+        request_id: str | None = None,
+        debounced: bool = False,
+    ) -> tuple[Handle, list[str]]:
+        """Register a subscription; return its handle and the frames to send.
+
+        Raises :class:`SubscriptionError` or ``ValueError``/``TypeError`` naming
+        the problem, before anything is registered.
+        """
+        sub_type = self._check_type(subscription_type)
+        slugs = self._check_slugs(sub_type, market_slugs)
+        if request_id is not None:
+            if not isinstance(request_id, str) or not request_id.strip():
+                raise ValueError(f"request_id must be a non-empty string, got {request_id!r}")
+            base = request_id
+        else:
+            base = None
+        key = next(self._keys)
+        if base is None:
+            base = f"{self._id_prefix}{_SHORT_NAMES.get(sub_type, 'sub')}-{key}"
+        groups = [
+            slugs[i : i + MAX_SLUGS_PER_SUBSCRIPTION]
+            for i in range(0, len(slugs), MAX_SLUGS_PER_SUBSCRIPTION)
+        ] or [()]
+        if len(groups) == 1:
+            chunks = {base: groups[0]}
+        else:
+            chunks = {f"{base}:{i}": group for i, group in enumerate(groups, 1)}
+        clash = [rid for rid in chunks if rid in self._by_request_id]
+        if clash:
+            raise SubscriptionError(
+                f"request id {clash[0]!r} is already in use in this session", clash[0]
+            )
+        handle = Handle(
+            key=key,
+            subscription_type=sub_type,
+            market_slugs=slugs,
+            debounced=debounced,
+            chunks=chunks,
+        )
+        handle._expect_snapshot(resync=False)
+        self._handles[key] = handle
+        for rid in chunks:
+            self._by_request_id[rid] = handle
+        return handle, self._subscribe_frames(handle)
+
+    def unsubscribe(self, handle: Handle) -> list[str]:
+        """End ``handle``; return the unsubscribe frames (none if already ended)."""
+        if handle.status != "live" or self._handles.get(handle.key) is not handle:
+            return []
+        frames = [
+            encode_unsubscribe(rid, dialect=self.dialect) for rid in handle._live_ids()
+        ]
+        handle.status = "unsubscribed"
+        handle._awaiting = {}
+        return frames
+
+    def resubscribe_frames(self, *, resync: bool = True) -> list[str]:
+        """The frames that replay every live subscription on a new connection.
+
+        Each live handle then awaits a fresh snapshot; with ``resync`` its
+        snapshot events are marked as following a reconnect.
+        """
+        frames: list[str] = []
+        for handle in self.live:
+            handle._expect_snapshot(resync=resync)
+            frames.extend(self._subscribe_frames(handle))
+        return frames
+
+    # ------------------------------------------------------------------ routing
+
+    def route(self, event: Event) -> Routed | None:
+        """Find the handle ``event`` belongs to, by request id; update its state.
+
+        Returns ``None`` for events that belong to no subscription (heartbeats,
+        errors and data without a known request id). An error marks its part
+        of the handle failed.
+        """
+        rid = event.request_id
+        if rid is None:
+            return None
+        handle = self._by_request_id.get(rid)
+        if handle is None:
+            return None
+        if handle.status != "live" or rid in handle._dead:
+            return Routed(handle, deliver=False)
+        if event.kind == "error":
+            handle.error = getattr(event.data, "error", None) or "error"
+            handle._dead.add(rid)
+            handle._awaiting.pop(rid, None)
+            if not handle._live_ids():
+                handle.status = "failed"
+            return Routed(handle)
+        awaiting = handle._awaiting.get(rid)
+        if awaiting is None:
+            return Routed(handle)
+        kinds, per_market = _SNAPSHOT_KINDS[handle.subscription_type]
+        if event.kind not in kinds:
+            return Routed(handle)
+        if per_market:
+            slug = getattr(event.data, "market_slug", None)
+            if slug not in awaiting:
+                return Routed(handle)
+            awaiting.discard(slug)
+            done = not awaiting
+        else:
+            done = event.kind != "order_snapshot" or bool(getattr(event.data, "eof", False))
+        if done:
+            del handle._awaiting[rid]
+        return Routed(
+            handle,
+            snapshot=True,
+            snapshot_complete=not handle._awaiting,
+            resync=handle._resync,
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _subscribe_frames(self, handle: Handle) -> list[str]:
+        return [
+            encode_subscribe(
+                rid,
+                handle.subscription_type,
+                handle.chunks[rid],
+                dialect=self.dialect,
+                debounced=handle.debounced,
+            )
+            for rid in handle._live_ids()
+        ]
+
+    def _check_type(self, value: Any) -> SubscriptionType:
+        if isinstance(value, self._enum):
+            return value
+        if isinstance(value, WireEnum):
+            other = "markets" if self.endpoint == "private" else "private"
+            raise SubscriptionError(
+                f"{value.value} belongs to the {other} endpoint, not {self.endpoint}"
+            )
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            resolved = self._enum.from_wire(value)
+            if isinstance(resolved, self._enum):
+                return resolved
+        raise SubscriptionError(
+            f"unknown subscription type {value!r} for the {self.endpoint} endpoint; "
+            f"expected one of {', '.join(m.value for m in self._enum)}"
+        )
+
+    def _check_slugs(
+        self, sub_type: SubscriptionType, market_slugs: Iterable[str] | None
+    ) -> tuple[str, ...]:
+        if isinstance(market_slugs, (str, bytes)):
+            raise TypeError(
+                f"market_slugs must be a list of slugs, not a single string {market_slugs!r}"
+            )
+        slugs: list[str] = []
+        seen: set[str] = set()
+        for slug in market_slugs or ():
+            if not isinstance(slug, str):
+                raise TypeError(f"market slug must be a string, got {slug!r}")
+            if not slug.strip():
+                raise ValueError("market slug must not be empty")
+            if slug not in seen:
+                seen.add(slug)
+                slugs.append(slug)
+        if self.endpoint == "markets" and not slugs:
+            raise SubscriptionError(
+                f"{sub_type.value} needs at least one market slug on the markets endpoint"
+            )
+        if sub_type in (PrivateSubscriptionType.ACCOUNT_BALANCE, PrivateSubscriptionType.RFQ) and slugs:
+            raise SubscriptionError(f"{sub_type.value} takes no market slugs")
+        return tuple(slugs)
