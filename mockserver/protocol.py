@@ -1,0 +1,232 @@
+"""Wire protocol of the mock server: request parsing and dialect rendering.
+
+Independent of ``pmsync``: this module reads WIRE.md on its own terms, so the
+mock checks the client instead of agreeing with it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .exchange import Enum
+
+__all__ = [
+    "DIALECTS",
+    "ENDPOINTS",
+    "MAX_SLUGS",
+    "PAYLOAD_KEYS",
+    "ProtocolError",
+    "Request",
+    "dumps",
+    "parse_request",
+    "render",
+    "subscription_type_name",
+]
+
+DIALECTS = ("snake", "camel")
+MAX_SLUGS = 100
+
+#: Subscription types per endpoint: wire name → number (``None``: no published number).
+ENDPOINTS: dict[str, dict[str, int | None]] = {
+    "/v1/ws/private": {
+        "SUBSCRIPTION_TYPE_ORDER": 1,
+        "SUBSCRIPTION_TYPE_ORDER_SNAPSHOT": 2,
+        "SUBSCRIPTION_TYPE_POSITION": 3,
+        "SUBSCRIPTION_TYPE_ACCOUNT_BALANCE": 4,
+        "SUBSCRIPTION_TYPE_RFQ": None,
+    },
+    "/v1/ws/markets": {
+        "SUBSCRIPTION_TYPE_MARKET_DATA": 1,
+        "SUBSCRIPTION_TYPE_MARKET_DATA_LITE": 2,
+        "SUBSCRIPTION_TYPE_TRADE": 3,
+    },
+}
+
+#: Enum names whose number WIRE.md publishes (rendered as numbers in the snake dialect).
+ENUM_NUMBERS: dict[str, int] = {
+    "MARKET_STATE_OPEN": 1,
+    "LEDGER_ENTRY_TYPE_ORDER_EXECUTION": 1,
+}
+
+#: Event kind → (subscription types that receive it, payload key).
+PAYLOAD_KEYS: dict[str, tuple[frozenset[str], str]] = {
+    "market_data": (frozenset({"SUBSCRIPTION_TYPE_MARKET_DATA"}), "market_data"),
+    "market_data_lite": (frozenset({"SUBSCRIPTION_TYPE_MARKET_DATA_LITE"}), "market_data_lite"),
+    "trade": (frozenset({"SUBSCRIPTION_TYPE_TRADE"}), "trade"),
+    "order_update": (frozenset({"SUBSCRIPTION_TYPE_ORDER"}), "order_subscription_update"),
+    "position": (frozenset({"SUBSCRIPTION_TYPE_POSITION"}), "position_subscription"),
+    "balance": (frozenset({"SUBSCRIPTION_TYPE_ACCOUNT_BALANCE"}), "account_balances_update"),
+    "rfq": (frozenset({"SUBSCRIPTION_TYPE_RFQ"}), "rfq_event"),
+}
+
+_TOP_LEVEL = ("subscribe", "unsubscribe")
+
+
+class ProtocolError(Exception):
+    """A client request the server answers with an error response."""
+
+    def __init__(self, message: str, request_id: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+
+@dataclass(frozen=True)
+class Request:
+    """A parsed client request."""
+
+    action: str  # "subscribe" | "unsubscribe"
+    request_id: str
+    subscription_type: str | None = None  # wire name
+    market_slugs: tuple[str, ...] = ()
+    responses_debounced: bool = False
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _pick(obj: dict[str, Any], snake: str) -> Any:
+    camel = _camel(snake)
+    if snake in obj:
+        return obj[snake]
+    return obj.get(camel)
+
+
+def subscription_type_name(endpoint: str, value: Any) -> str:
+    """Map a subscription type (number or name) to its name on ``endpoint``; ``ProtocolError`` if unknown."""
+    table = ENDPOINTS[endpoint]
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ProtocolError(f"subscription type must be a number or a name, got {json.dumps(value)}")
+    if isinstance(value, str):
+        if value in table:
+            return value
+        raise ProtocolError(f"unknown subscription type {value!r} for {endpoint}")
+    for name, number in table.items():
+        if number == value:
+            return name
+    raise ProtocolError(f"unknown subscription type {value} for {endpoint}")
+
+
+def parse_request(text: str, endpoint: str, known_slugs: frozenset[str]) -> Request:
+    """Parse one client frame; raise :class:`ProtocolError` with a specific message."""
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        raise ProtocolError(f"malformed JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError(f"request must be a JSON object, got {type(obj).__name__}")
+    unknown = [k for k in obj if k not in _TOP_LEVEL]
+    inner_any = next((obj[k] for k in _TOP_LEVEL if k in obj), None)
+    rid_hint = ""
+    if isinstance(inner_any, dict):
+        rid = _pick(inner_any, "request_id")
+        rid_hint = rid if isinstance(rid, str) else ""
+    if unknown:
+        raise ProtocolError(
+            f"unknown top-level key {unknown[0]!r}; expected 'subscribe' or 'unsubscribe'", rid_hint
+        )
+    actions = [k for k in _TOP_LEVEL if k in obj]
+    if len(actions) != 1:
+        raise ProtocolError("request must have exactly one of 'subscribe' or 'unsubscribe'", rid_hint)
+    action = actions[0]
+    inner = obj[action]
+    if not isinstance(inner, dict):
+        raise ProtocolError(f"{action!r} must be a JSON object")
+    rid = _pick(inner, "request_id")
+    if rid is None or rid == "":
+        raise ProtocolError("missing request id")
+    if not isinstance(rid, str):
+        raise ProtocolError(f"request id must be a string, got {json.dumps(rid)}")
+    if action == "unsubscribe":
+        return Request("unsubscribe", rid)
+    raw_type = _pick(inner, "subscription_type")
+    if raw_type is None:
+        raise ProtocolError("missing subscription type", rid)
+    try:
+        sub_type = subscription_type_name(endpoint, raw_type)
+    except ProtocolError as exc:
+        raise ProtocolError(exc.message, rid) from None
+    slugs_raw = _pick(inner, "market_slugs")
+    if slugs_raw is None:
+        slugs_raw = []
+    if not isinstance(slugs_raw, list) or not all(isinstance(s, str) for s in slugs_raw):
+        raise ProtocolError("market slugs must be a list of strings", rid)
+    if endpoint == "/v1/ws/markets" and not slugs_raw:
+        raise ProtocolError("market slugs required: a markets subscription needs at least one slug", rid)
+    if len(slugs_raw) > MAX_SLUGS:
+        raise ProtocolError(
+            f"too many market slugs: {len(slugs_raw)} (at most {MAX_SLUGS} per subscription)", rid
+        )
+    for slug in slugs_raw:
+        if slug not in known_slugs:
+            raise ProtocolError(f"unknown market slug {slug!r}", rid)
+    debounced = _pick(inner, "responses_debounced")
+    return Request(
+        "subscribe", rid, sub_type, tuple(dict.fromkeys(slugs_raw)), debounced is True
+    )
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def _write(value: Any, out: list[str], camel: bool, endpoint: str, key: str) -> None:
+    if isinstance(value, Enum):
+        if not camel:
+            if key == "subscription_type":
+                number = ENDPOINTS[endpoint].get(str(value))
+                if number is not None:
+                    out.append(str(number))
+                    return
+            elif str(value) in ENUM_NUMBERS:
+                out.append(str(ENUM_NUMBERS[str(value)]))
+                return
+        out.append(json.dumps(str(value)))
+    elif isinstance(value, str):
+        out.append(json.dumps(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, Decimal):
+        out.append(format(value, "f"))
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, dict):
+        out.append("{")
+        first = True
+        for k, v in value.items():
+            if not first:
+                out.append(",")
+            first = False
+            out.append(json.dumps(_camel(k) if camel else k))
+            out.append(":")
+            _write(v, out, camel, endpoint, k)
+        out.append("}")
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _write(item, out, camel, endpoint, key)
+        out.append("]")
+    else:
+        raise TypeError(f"cannot render {type(value).__name__} to JSON")
+
+
+def render(message: dict[str, Any], dialect: str, endpoint: str) -> str:
+    """Render a neutral message to compact JSON text in ``dialect`` for ``endpoint``."""
+    out: list[str] = []
+    _write(message, out, dialect == "camel", endpoint, "")
+    return "".join(out)
+
+
+def dumps(message: dict[str, Any]) -> str:
+    """Render a neutral message in the snake dialect (no endpoint-specific enums)."""
+    return render(message, "snake", "/v1/ws/private")
