@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 
 from .auth import Credentials
+from .book import OrderBook
+from .client import MarketsClient, PrivateClient, Subscription
+from .codec import Event
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -17,6 +20,11 @@ from .errors import (
 )
 
 __all__ = [
+    "Event",
+    "MarketsClient",
+    "OrderBook",
+    "PrivateClient",
+    "Subscription",
     "AuthenticationError",
     "ConfigurationError",
     "ConnectionClosed",

@@ -1,0 +1,109 @@
+"""An order-book cache fed by market-data events (no I/O)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from .models import BookLevel, MarketData, MarketDataLite
+
+__all__ = ["BookCache", "OrderBook"]
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class OrderBook:
+    """The latest book of one market: levels best first, and derived prices.
+
+    From a lite event only ``best_bid``/``best_ask`` are known (``bids`` and
+    ``offers`` are empty, ``full`` is false).
+    """
+
+    market_slug: str
+    bids: tuple[BookLevel, ...] = ()
+    offers: tuple[BookLevel, ...] = ()
+    best_bid: Decimal | None = None
+    best_ask: Decimal | None = None
+    full: bool = False
+    transact_time: datetime | None = None
+
+    @property
+    def mid(self) -> Decimal | None:
+        """Midpoint of best bid and best ask, or ``None`` if a side is empty."""
+        if self.best_bid is None or self.best_ask is None:
+            return None
+        return (self.best_bid + self.best_ask) / 2
+
+    @property
+    def spread(self) -> Decimal | None:
+        """Best ask minus best bid, or ``None`` if a side is empty."""
+        if self.best_bid is None or self.best_ask is None:
+            return None
+        return self.best_ask - self.best_bid
+
+
+def _sorted(levels: tuple[BookLevel, ...], reverse: bool) -> tuple[BookLevel, ...]:
+    def price(level: BookLevel) -> Decimal:
+        return level.px.value if level.px is not None else Decimal(0)
+
+    # The server sends best first already; sorting keeps that promise for any input.
+    return tuple(sorted(levels, key=price, reverse=reverse))
+
+
+class BookCache:
+    """Latest :class:`OrderBook` per market slug; safe to read from any thread."""
+
+    def __init__(self) -> None:
+        self._books: dict[str, OrderBook] = {}
+        self._lock = threading.Lock()
+
+    def update_full(self, data: MarketData) -> None:
+        """Replace a market's book with a full book."""
+        slug = data.market_slug
+        if not slug:
+            return
+        bids = _sorted(data.bids, reverse=True)
+        offers = _sorted(data.offers, reverse=False)
+        book = OrderBook(
+            market_slug=slug,
+            bids=bids,
+            offers=offers,
+            best_bid=bids[0].px.value if bids and bids[0].px is not None else None,
+            best_ask=offers[0].px.value if offers and offers[0].px is not None else None,
+            full=True,
+            transact_time=data.transact_time,
+        )
+        with self._lock:
+            self._books[slug] = book
+
+    def update_lite(self, data: MarketDataLite) -> None:
+        """Set best bid/ask of a market that has no full book."""
+        slug = data.market_slug
+        if not slug:
+            return
+        with self._lock:
+            current = self._books.get(slug)
+            if current is not None and current.full:
+                return
+            self._books[slug] = OrderBook(
+                market_slug=slug,
+                best_bid=data.best_bid.value if data.best_bid is not None else None,
+                best_ask=data.best_ask.value if data.best_ask is not None else None,
+            )
+
+    def get(self, slug: str) -> OrderBook | None:
+        """The latest book of ``slug``, or ``None``."""
+        with self._lock:
+            return self._books.get(slug)
+
+    def slugs(self) -> list[str]:
+        """Markets with a cached book."""
+        with self._lock:
+            return list(self._books)
+
+    def clear(self) -> None:
+        """Forget every book."""
+        with self._lock:
+            self._books.clear()

@@ -1,0 +1,450 @@
+"""The client's I/O layer: one WebSocket, its reader thread, keep-alive pings,
+the heartbeat watchdog and the reconnect loop.
+
+This module knows sockets and threads, and nothing of the protocol: it hands
+every text or binary frame to a :class:`Listener` (the client) and asks the
+listener what to send when a connection opens. Built on ``websocket-client``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import attrs
+import websocket
+
+from .auth import Credentials
+from .errors import AuthenticationError, ConnectionClosed, HandshakeError
+
+__all__ = ["Connection", "ConnectionOptions", "Listener", "MAX_MESSAGE_SIZE"]
+
+log = logging.getLogger("pmsync.connection")
+
+#: Frames larger than this are refused (the connection is replaced).
+MAX_MESSAGE_SIZE = 8 * 1024 * 1024
+
+#: A connection that stays up this long resets the backoff.
+HEALTHY_AFTER = 30.0
+
+#: Longest ``Retry-After`` honoured, in seconds.
+MAX_RETRY_AFTER = 600.0
+
+OPCODE_TEXT = websocket.ABNF.OPCODE_TEXT
+OPCODE_BINARY = websocket.ABNF.OPCODE_BINARY
+OPCODE_CLOSE = websocket.ABNF.OPCODE_CLOSE
+
+_RETRYABLE_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
+
+
+@attrs.frozen(kw_only=True)
+class ConnectionOptions:
+    """Transport options of a client (see the client constructor)."""
+
+    heartbeat_timeout: float | None = 15.0
+    reconnect: bool = True
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    max_reconnect_attempts: int | None = None
+    ping_interval: float = 20.0
+    connect_timeout: float = 10.0
+    sslopt: dict[str, Any] | None = attrs.field(default=None, repr=False)
+    http_proxy_host: str | None = None
+    http_proxy_port: int | None = None
+
+
+class Listener(Protocol):
+    """What the connection calls back into (the client implements it)."""
+
+    def connection_made(self, send: Callable[[list[str]], bool], reconnected: bool) -> None:
+        """A connection is up: send what must be sent first (resubscriptions)."""
+
+    def frame_received(self, opcode: int, data: bytes) -> None:
+        """A text or binary message arrived (called on the reader thread)."""
+
+    def connection_lost(self, error: ConnectionClosed) -> None:
+        """The connection went down; a reconnect may follow."""
+
+    def connection_restored(self, gap_began: datetime, gap_ended: datetime) -> None:
+        """A new connection replaced the lost one."""
+
+    def connection_failed(self, error: Exception) -> None:
+        """The client stops for good (authentication refused, attempts exhausted)."""
+
+
+def _retry_after(headers: Any) -> float | None:
+    if not headers:
+        return None
+    value = None
+    for key, item in dict(headers).items():
+        if str(key).lower() == "retry-after":
+            value = item
+    if value is None:
+        return None
+    try:
+        return max(0.0, min(float(value), MAX_RETRY_AFTER))
+    except (TypeError, ValueError):
+        return None
+
+
+def _body_text(body: Any) -> str:
+    if isinstance(body, bytes):
+        return body[:2048].decode("utf-8", "replace")
+    return "" if body is None else str(body)[:2048]
+
+
+def retryable(error: BaseException) -> bool:
+    """Whether a failed connection attempt is worth another try."""
+    if isinstance(error, AuthenticationError):
+        return False
+    if isinstance(error, HandshakeError):
+        return error.status in _RETRYABLE_STATUS
+    return not isinstance(error, _TLSFailure)
+
+
+class _TLSFailure(ConnectionClosed):
+    """The server's certificate did not verify; retrying will not help."""
+
+
+class Connection:
+    """One logical connection to an endpoint, kept up across drops.
+
+    :meth:`open` connects in the caller's thread and starts the reader; the
+    reader reconnects by itself. :meth:`close` stops everything and joins the
+    threads it started.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        path: str,
+        credentials: Credentials,
+        options: ConnectionOptions,
+        listener: Listener,
+        name: str,
+    ) -> None:
+        self.url = url
+        self.path = path
+        self._credentials = credentials
+        self.options = options
+        self._listener = listener
+        self.name = name
+        self._stop = threading.Event()
+        self._ws: websocket.WebSocket | None = None
+        self._pending: websocket.WebSocket | None = None
+        self._ws_lock = threading.Lock()
+        self._reader: threading.Thread | None = None
+        self._pinger: threading.Thread | None = None
+        self._opened_at = 0.0
+        self._healthy = False
+        self._streak = 0
+        self.reconnects = 0
+        self.last_frame = 0.0
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def connected(self) -> bool:
+        """True while a connection is up."""
+        return self._ws is not None
+
+    def open(self, timeout: float | None = None) -> None:
+        """Connect (retrying retryable failures with backoff until ``timeout``),
+        then start the reader thread. Raises on a fatal or final failure."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        ws = self._connect_with_retry(deadline)
+        if ws is None:
+            raise ConnectionClosed(f"{self.name}: closed while connecting")
+        self._install(ws, reconnected=False)
+        self._reader = threading.Thread(
+            target=self._run, name=f"pmsync-{self.name}-reader", daemon=True
+        )
+        self._reader.start()
+        if self.options.ping_interval and self.options.ping_interval > 0:
+            self._pinger = threading.Thread(
+                target=self._ping_loop, name=f"pmsync-{self.name}-pinger", daemon=True
+            )
+            self._pinger.start()
+
+    def send(self, frames: list[str]) -> bool:
+        """Send text frames in order; False if there is no connection (the
+        reconnect will resubscribe) or the send failed."""
+        ws = self._ws
+        if ws is None:
+            return False
+        try:
+            for frame in frames:
+                ws.send(frame)
+        except (OSError, websocket.WebSocketException) as exc:
+            log.debug("%s: send failed: %s", self.name, exc)
+            self._abort(ws)
+            return False
+        return True
+
+    def mark_healthy(self) -> None:
+        """Tell the reconnect loop this connection works (its backoff may reset)."""
+        self._healthy = True
+
+    def replace(self) -> None:
+        """Drop the current connection; the reader reconnects."""
+        ws = self._ws
+        if ws is not None:
+            self._abort(ws)
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop: close frame, wake the reader, join the threads (not the caller's own)."""
+        self._stop.set()
+        ws = self._ws
+        if ws is not None:
+            try:
+                ws.send_close(websocket.STATUS_NORMAL, b"")
+            except (OSError, websocket.WebSocketException):
+                pass
+        pending = self._pending
+        if pending is not None:
+            self._abort(pending)
+        current = threading.current_thread()
+        reader = self._reader
+        if reader is not None and reader is not current:
+            reader.join(timeout / 2)
+            if reader.is_alive() and self._ws is not None:
+                self._abort(self._ws)
+            reader.join(timeout / 2)
+            if reader.is_alive():  # a user callback is still running; wait for it
+                reader.join()
+        elif reader is current and self._ws is not None:
+            self._abort(self._ws)
+        pinger = self._pinger
+        if pinger is not None and pinger is not current:
+            pinger.join()
+        if reader is None or reader is not current:
+            self._teardown()
+
+    # ------------------------------------------------------------------ internals
+
+    def _install(self, ws: websocket.WebSocket, reconnected: bool) -> None:
+        self._ws = ws
+        self._opened_at = time.monotonic()
+        self._healthy = False
+        self.last_frame = time.monotonic()
+        self._listener.connection_made(self.send, reconnected)
+
+    def _teardown(self) -> None:
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            try:
+                ws.shutdown()
+            except Exception:  # noqa: BLE001 - best effort
+                pass
+
+    @staticmethod
+    def _abort(ws: websocket.WebSocket) -> None:
+        sock = ws.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _attempt(self) -> websocket.WebSocket:
+        """One connection attempt with freshly signed headers."""
+        headers = self._credentials.sign_handshake(self.path)
+        opts = self.options
+        ws = websocket.WebSocket(
+            sslopt=opts.sslopt,
+            enable_multithread=True,
+            skip_utf8_validation=True,  # the codec's bytes→str decode checks UTF-8
+        )
+        self._pending = ws
+        try:
+            if self._stop.is_set():
+                raise ConnectionClosed(f"{self.name}: closed")
+            ws.connect(
+                self.url,
+                header=[f"{k}: {v}" for k, v in headers.items()],
+                timeout=opts.connect_timeout,
+                http_proxy_host=opts.http_proxy_host,
+                http_proxy_port=opts.http_proxy_port,
+                suppress_origin=True,
+            )
+        except websocket.WebSocketBadStatusException as exc:
+            ws.shutdown()
+            status = int(exc.status_code)
+            body = _body_text(getattr(exc, "resp_body", None))
+            retry_after = _retry_after(getattr(exc, "resp_headers", None))
+            detail = f": {body.strip()}" if body.strip() else ""
+            if status in (401, 403):
+                raise AuthenticationError(
+                    f"{self.url}: handshake refused with HTTP {status}{detail}",
+                    status,
+                    body,
+                ) from None
+            raise HandshakeError(
+                f"{self.url}: handshake refused with HTTP {status}{detail}",
+                status,
+                body,
+                retry_after,
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            ws.shutdown()
+            raise _TLSFailure(
+                f"{self.url}: TLS certificate verification failed ({exc.verify_message}); "
+                "pass the CA through sslopt={'ca_certs': PATH} or "
+                "sslopt={'context': ssl_context}"
+            ) from None
+        except ConnectionClosed:
+            ws.shutdown()
+            raise
+        except (OSError, websocket.WebSocketException, ValueError) as exc:
+            ws.shutdown()
+            raise ConnectionClosed(f"{self.url}: cannot connect: {exc}") from None
+        finally:
+            self._pending = None
+        ws.settimeout(self.options.heartbeat_timeout or None)
+        return ws
+
+    def _backoff(self, attempt: int, error: BaseException) -> float:
+        opts = self.options
+        base: float = min(opts.backoff_max, opts.backoff_initial * 2.0 ** max(0, attempt - 1))
+        delay = base * (0.5 + random.random() / 2)  # jitter: 50–100 % of the step
+        retry_after: float | None = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return delay
+
+    def _connect_with_retry(
+        self, deadline: float | None, error: ConnectionClosed | None = None
+    ) -> websocket.WebSocket | None:
+        """Attempts with backoff until success; None if stopped; raises when final.
+
+        With ``error`` (why the last connection ended) it waits a backoff first.
+        The backoff grows across outages until a connection proves healthy.
+        """
+        opts = self.options
+        tries = 0
+        while True:
+            if error is not None:
+                self._streak += 1
+                delay = self._backoff(self._streak, error)
+                if deadline is not None and time.monotonic() + delay > deadline:
+                    raise error
+                log.warning("%s: %s; reconnecting in %.2f s", self.name, error, delay)
+                if self._stop.wait(delay):
+                    return None
+            if self._stop.is_set():
+                return None
+            tries += 1
+            try:
+                return self._attempt()
+            except ConnectionClosed as exc:
+                if self._stop.is_set():
+                    return None
+                if not opts.reconnect or not retryable(exc):
+                    raise
+                limit = opts.max_reconnect_attempts
+                if limit is not None and tries >= limit:
+                    raise ConnectionClosed(
+                        f"{self.name}: gave up after {tries} attempt(s): {exc}"
+                    ) from exc
+                error = exc
+
+    def _run(self) -> None:
+        """The reader thread: read until the connection ends, then reconnect."""
+        try:
+            while not self._stop.is_set():
+                ws = self._ws
+                assert ws is not None
+                error = self._read(ws)
+                self._teardown()
+                if self._stop.is_set():
+                    return
+                log.info("%s: connection lost: %s", self.name, error)
+                self._listener.connection_lost(error)
+                if not self.options.reconnect:
+                    self._listener.connection_failed(error)
+                    return
+                gap_began = datetime.now(timezone.utc)
+                if self._healthy:
+                    self._streak = 0
+                try:
+                    new = self._connect_with_retry(None, error)
+                except ConnectionClosed as exc:
+                    log.error("%s: giving up: %s", self.name, exc)
+                    self._listener.connection_failed(exc)
+                    return
+                if new is None:
+                    return
+                self.reconnects += 1
+                self._install(new, reconnected=True)
+                self._listener.connection_restored(gap_began, datetime.now(timezone.utc))
+        except Exception as exc:  # noqa: BLE001 - the reader must report, not vanish
+            log.exception("%s: reader failed", self.name)
+            self._listener.connection_failed(exc)
+        finally:
+            self._teardown()
+
+    def _read(self, ws: websocket.WebSocket) -> ConnectionClosed:
+        """Dispatch frames until the connection ends; return why it ended."""
+        on_frame = self._listener.frame_received
+        monotonic = time.monotonic
+        while True:
+            try:
+                opcode, frame = ws.recv_data_frame(True)
+            except websocket.WebSocketTimeoutException:
+                return ConnectionClosed(
+                    f"{self.name}: no frame for {self.options.heartbeat_timeout} s "
+                    "(heartbeat watchdog)"
+                )
+            except (OSError, websocket.WebSocketException, ValueError) as exc:
+                return ConnectionClosed(f"{self.name}: connection lost: {exc or type(exc).__name__}")
+            now = monotonic()
+            self.last_frame = now
+            if not self._healthy and now - self._opened_at >= HEALTHY_AFTER:
+                self._healthy = True
+            if opcode == OPCODE_TEXT or opcode == OPCODE_BINARY:
+                data = frame.data
+                if len(data) > MAX_MESSAGE_SIZE:
+                    return ConnectionClosed(
+                        f"{self.name}: message of {len(data)} bytes exceeds the "
+                        f"{MAX_MESSAGE_SIZE}-byte limit"
+                    )
+                on_frame(opcode, data)
+                if self._stop.is_set():
+                    return ConnectionClosed(f"{self.name}: closed", websocket.STATUS_NORMAL)
+            elif opcode == OPCODE_CLOSE:
+                code, reason = _close_info(frame.data)
+                return ConnectionClosed(
+                    f"{self.name}: server closed the connection (code {code}"
+                    + (f", reason {reason!r})" if reason else ")"),
+                    code,
+                    reason,
+                )
+
+    def _ping_loop(self) -> None:
+        interval = self.options.ping_interval
+        while not self._stop.wait(interval):
+            ws = self._ws
+            if ws is None:
+                continue
+            try:
+                ws.ping()
+            except (OSError, websocket.WebSocketException) as exc:
+                log.debug("%s: ping failed: %s", self.name, exc)
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the current connection has proven itself (snapshot or 30 s up)."""
+        return self._healthy
+
+
+def _close_info(data: bytes) -> tuple[int | None, str]:
+    if len(data) < 2:
+        return None, ""
+    return int.from_bytes(data[:2], "big"), data[2:].decode("utf-8", "replace")
