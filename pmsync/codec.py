@@ -46,6 +46,7 @@ __all__ = [
     "decode",
     "encode_subscribe",
     "encode_unsubscribe",
+    "to_plain",
     "to_snake",
 ]
 
@@ -522,6 +523,42 @@ def _raw(value: Any) -> str | bytes:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     return repr(value)
+
+
+# --------------------------------------------------------------------------
+# plain data (for printing and recording; not the wire format)
+
+
+def to_plain(value: Any) -> Any:
+    """A JSON-ready copy of an event or model: decimals as strings, times in
+    RFC 3339, enums by name, models as dicts without ``None`` fields."""
+    if isinstance(value, Event):
+        return {
+            "kind": value.kind,
+            "request_id": value.request_id,
+            "subscription_type": to_plain(value.subscription_type),
+            "resync": value.resync,
+            "data": to_plain(value.data),
+        }
+    if attrs.has(type(value)):
+        out = {}
+        for field in attrs.fields(type(value)):
+            item = getattr(value, field.name)
+            if item is None or item == () or item == {}:
+                continue
+            out[field.name] = to_plain(item)
+        return out
+    if isinstance(value, WireEnum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,272 @@
+"""Command line: ``python -m pmsync demo`` and ``python -m pmsync stream``.
+
+``demo`` runs both clients against an in-process mock server and prints a live
+feed; ``stream`` prints one JSON line per event from a real (or mock) endpoint,
+with credentials from ``POLYMARKET_KEY_ID`` / ``POLYMARKET_SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from .auth import Credentials
+from .client import DEFAULT_BASE_URL, MarketsClient, PrivateClient, _Client
+from .codec import Event, to_plain
+from .enums import MarketSubscriptionType, PrivateSubscriptionType, WireEnum
+from .errors import PmsyncError
+
+__all__ = ["build_parser", "describe", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m pmsync``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pmsync",
+        description="Synchronous client for the Polymarket US WebSocket API.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run both clients against an in-process mock server and print a live feed",
+        description=(
+            "Start mockserver in this process on a free port, connect a PrivateClient and a "
+            "MarketsClient with the demo credentials, subscribe to every type, print each "
+            "event as it arrives, then a count of events per kind."
+        ),
+    )
+    demo.add_argument("--seconds", type=float, default=10.0, help="how long to run (default 10)")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the simulated exchange")
+    demo.add_argument(
+        "--dialect", choices=("snake", "camel"), default="snake",
+        help="JSON dialect the mock server answers in (default snake)",
+    )
+    demo.add_argument("--quiet", action="store_true", help="print only the summary")
+
+    stream = commands.add_parser(
+        "stream",
+        help="print one JSON line per event of one subscription",
+        description=(
+            "Connect to an endpoint with credentials from POLYMARKET_KEY_ID and "
+            "POLYMARKET_SECRET_KEY, subscribe, and print every event as one JSON line "
+            "(heartbeats excluded) until Ctrl-C or --seconds."
+        ),
+    )
+    stream.add_argument("--endpoint", choices=("markets", "private"), required=True)
+    stream.add_argument(
+        "--type", required=True, dest="type_",
+        help="subscription type, e.g. market_data, market_data_lite, trade, order, "
+        "order_snapshot, position, account_balance, rfq",
+    )
+    stream.add_argument("--slug", action="append", default=[], help="market slug (repeatable)")
+    stream.add_argument("--base-url", default=DEFAULT_BASE_URL, help=f"default {DEFAULT_BASE_URL}")
+    stream.add_argument("--dialect", choices=("snake", "camel"), default="snake",
+                        help="dialect of the requests sent (default snake)")
+    stream.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    stream.add_argument("--heartbeats", action="store_true", help="print heartbeats too")
+    return parser
+
+
+def _subscription_type(endpoint: str, text: str) -> WireEnum:
+    enum: type[WireEnum] = PrivateSubscriptionType if endpoint == "private" else MarketSubscriptionType
+    name = text.strip().upper().replace("-", "_")
+    if name.startswith("SUBSCRIPTION_TYPE_"):
+        name = name[len("SUBSCRIPTION_TYPE_"):]
+    aliases = {"TRADES": "TRADE", "LITE": "MARKET_DATA_LITE", "ORDERS": "ORDER",
+               "POSITIONS": "POSITION", "BALANCE": "ACCOUNT_BALANCE", "BALANCES": "ACCOUNT_BALANCE"}
+    name = aliases.get(name, name)
+    try:
+        return enum[name]
+    except KeyError:
+        choices = ", ".join(m.name.lower() for m in enum)
+        raise SystemExit(f"error: unknown --type {text!r} for {endpoint}; choose from {choices}") from None
+
+
+def describe(event: Event) -> str:
+    """One readable line for an event."""
+    data: Any = event.data
+    kind = event.kind
+    tag = f"{kind:<17}" + (" [resync]" if event.resync else "")
+    if kind == "market_data":
+        return f"{tag} {data.market_slug}: bid {data.best_bid} / ask {data.best_ask}"
+    if kind == "market_data_lite":
+        bid = data.best_bid.value if data.best_bid else None
+        ask = data.best_ask.value if data.best_ask else None
+        return f"{tag} {data.market_slug}: bid {bid} / ask {ask}"
+    if kind == "trade":
+        side = data.taker.side.value if data.taker and hasattr(data.taker.side, "value") else "?"
+        px = data.price.value if data.price else None
+        qty = data.quantity.value if data.quantity else None
+        return f"{tag} {data.market_slug}: {qty} @ {px} (taker {side})"
+    if kind == "order_snapshot":
+        return f"{tag} {len(data.orders)} open order(s)" + ("" if data.eof else " (more pages)")
+    if kind == "order_update":
+        ex = data.execution
+        if ex is None:
+            return tag
+        order_id = ex.order.id if ex.order else None
+        px = ex.last_px.value if ex.last_px else None
+        return f"{tag} {order_id}: {getattr(ex.type, 'value', ex.type)} {ex.last_shares} @ {px}"
+    if kind == "position_update":
+        after = data.after_position
+        return f"{tag} net {after.net if after else None} ({getattr(data.entry_type, 'value', data.entry_type)})"
+    if kind == "balance_snapshot":
+        return f"{tag} " + ", ".join(f"{b.current_balance} {b.currency}" for b in data.balances)
+    if kind == "balance_update":
+        change = data.balance_change
+        after = change.after_balance if change else None
+        return f"{tag} now {after.current_balance if after else None} ({change.description if change else ''})"
+    if kind == "rfq_event":
+        return f"{tag} {data.variant}"
+    if kind == "error":
+        return f"{tag} {event.request_id}: {data.error}"
+    return f"{tag} {json.dumps(to_plain(event.data))[:100]}"
+
+
+class _Feed:
+    """Collects and prints events from several clients (thread-safe)."""
+
+    def __init__(self, out: TextIO, quiet: bool) -> None:
+        self.out = out
+        self.quiet = quiet
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+
+    def event(self, prefix: str, event: Event) -> None:
+        with self._lock:
+            self.counts[event.kind] += 1
+            if not self.quiet and event.kind != "heartbeat":
+                print(f"{prefix} {describe(event)}", file=self.out, flush=True)
+
+    def error(self, prefix: str, error: BaseException) -> None:
+        with self._lock:
+            self.errors.append(f"{prefix} {type(error).__name__}: {error}")
+            print(f"{prefix} error: {error}", file=self.out, flush=True)
+
+
+def _wire_callbacks(client: _Client, feed: _Feed, prefix: str) -> None:
+    from .client import KIND_CALLBACKS
+
+    for name in KIND_CALLBACKS.values():
+        setattr(client, name, lambda event, _p=prefix: feed.event(_p, event))
+    client.on_error = lambda error: feed.error(prefix, error)
+
+
+def run_demo(seconds: float, seed: int = 0, dialect: str = "snake", quiet: bool = False,
+             out: TextIO = sys.stdout) -> int:
+    """The ``demo`` command; returns the exit status."""
+    from mockserver import MockServer, demo_credentials
+
+    feed = _Feed(out, quiet)
+    with MockServer(seed=seed, dialect=dialect, heartbeat_interval=1.0, tick_interval=0.25) as server:
+        credentials = Credentials.from_base64(*demo_credentials(seed))
+        print(f"mock server on {server.url} (seed {seed}, {dialect} dialect)", file=out, flush=True)
+        markets = server.markets[:3]
+        private = PrivateClient(credentials, base_url=server.url)
+        market = MarketsClient(credentials, base_url=server.url)
+        _wire_callbacks(private, feed, "[private]")
+        _wire_callbacks(market, feed, "[markets]")
+        try:
+            private.connect()
+            market.connect()
+            private.subscribe_orders()
+            private.subscribe_positions()
+            private.subscribe_balances()
+            private.subscribe_rfq()
+            market.subscribe_market_data(markets)
+            market.subscribe_market_data_lite(markets)
+            market.subscribe_trades(markets)
+            for subscription in private.subscriptions + market.subscriptions:
+                subscription.wait_snapshot(5.0)
+            # Make sure every kind shows up even in a short run.
+            server.wait_for_subscription("SUBSCRIPTION_TYPE_RFQ", timeout=5.0)
+            server.wait_for_subscription("SUBSCRIPTION_TYPE_TRADE", timeout=5.0)
+            server.inject_fill()
+            server.inject_rfq()
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+            for subscription in market.subscriptions:
+                book = market.book(subscription.market_slugs[0]) if subscription.market_slugs else None
+                if book is not None and book.full:
+                    print(f"book {book.market_slug}: bid {book.best_bid} ask {book.best_ask} "
+                          f"mid {book.mid} spread {book.spread}", file=out)
+                    break
+        except PmsyncError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            private.close()
+            market.close()
+    print("\nevents per kind:", file=out)
+    for kind, count in sorted(feed.counts.items()):
+        print(f"  {kind:<18} {count}", file=out)
+    print(f"  {'total':<18} {sum(feed.counts.values())}", file=out, flush=True)
+    return 0
+
+
+def run_stream(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """The ``stream`` command; returns the exit status."""
+    try:
+        credentials = Credentials.from_env()
+    except PmsyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sub_type = _subscription_type(args.endpoint, args.type_)
+    lock = threading.Lock()
+
+    def emit(event: Event) -> None:
+        if event.kind == "heartbeat" and not args.heartbeats:
+            return
+        line = json.dumps(to_plain(event), separators=(",", ":"))
+        with lock:
+            out.write(line + "\n")
+            out.flush()
+
+    def error(exc: BaseException) -> None:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+
+    cls = MarketsClient if args.endpoint == "markets" else PrivateClient
+    try:
+        client = cls(credentials, base_url=args.base_url, dialect=args.dialect, on_error=error)
+    except PmsyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for name in ("on_heartbeat", "on_unknown"):
+        setattr(client, name, emit)
+    try:
+        client.subscribe(sub_type, args.slug or None, callback=emit)
+        client.connect()
+        if args.seconds is None:
+            client.run_forever()
+        else:
+            deadline = time.monotonic() + args.seconds
+            while not client.closed and time.monotonic() < deadline:
+                time.sleep(0.05)
+    except KeyboardInterrupt:
+        pass
+    except PmsyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m pmsync`` and the ``pmsync`` script."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            return run_demo(args.seconds, args.seed, args.dialect, args.quiet)
+        return run_stream(args)
+    except KeyboardInterrupt:
+        return 130
