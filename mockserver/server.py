@@ -511,6 +511,9 @@ class MockServer:
         ws.mock_raw_path = request.path
         ws.mock_endpoint = path
         ws.mock_headers = {k: v for k, v in request.headers.raw_items()}
+        if "websocket" not in request.headers.get("Upgrade", "").lower():
+            ws.mock_reason = "not a WebSocket upgrade"
+            return None  # websockets answers 426 Upgrade Required
         rejection = self._faults.take_rejection()
         if rejection is not None:
             ws.mock_reason = f"fault injection: rejected with {rejection.status}"
