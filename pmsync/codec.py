@@ -429,8 +429,14 @@ def _reject_constant(name: str) -> Any:
 _json_loads = json.JSONDecoder(parse_constant=_reject_constant).decode
 
 
+# orjson reads an integer beyond the 64-bit range as a binary float (losing
+# digits of a quantity); json reads it exactly. A frame with such a long run of
+# digits anywhere goes to json, so both back ends give the same results.
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+
+
 def _loads(text: str) -> Any:
-    if _orjson is not None:
+    if _orjson is not None and _LONG_DIGITS.search(text) is None:
         try:
             return _orjson.loads(text)
         except _orjson.JSONDecodeError:

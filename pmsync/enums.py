@@ -53,16 +53,12 @@ class WireEnum(str, enum.Enum):
 
         Raises ``TypeError`` for anything that is neither ``int`` nor ``str``.
         """
-        table: dict[Any, Any] = cls.__dict__["_wire_table"]
-        try:
-            return table[value]  # type: ignore[no-any-return]
-        except KeyError:
-            pass
-        except TypeError:  # unhashable
-            raise TypeError(f"{cls.__name__}: expected a name or number, got {value!r}") from None
+        # Check the type first: True and 1.0 hash like 1 and would otherwise
+        # find the member numbered 1.
         if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise TypeError(f"{cls.__name__}: expected a name or number, got {value!r}")
-        return value
+            raise TypeError(f"{cls.__name__}: expected a name or number, got {value!r}"[:120])
+        table: dict[Any, Any] = cls.__dict__["_wire_table"]
+        return table.get(value, value)  # type: ignore[no-any-return]
 
     def wire(self, dialect: str = "snake") -> int | str:
         """The member as sent: its number in the snake dialect when known, else its name."""

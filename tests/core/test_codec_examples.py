@@ -839,3 +839,38 @@ def test_decode_error_names_the_field_and_keeps_the_raw_text() -> None:
 def test_unknown_endpoint_is_a_decode_error() -> None:
     with pytest.raises(DecodeError, match="endpoint"):
         decode("{}", "public")
+
+
+# ------------------------------------------------------------ enums
+
+
+def test_enum_members_know_their_wire_name_and_number() -> None:
+    assert PrivateSubscriptionType.ORDER.value == "SUBSCRIPTION_TYPE_ORDER"
+    assert [t.number for t in PrivateSubscriptionType] == [1, 2, 3, 4, None]
+    assert [t.number for t in MarketSubscriptionType] == [1, 2, 3]
+    assert PrivateSubscriptionType.RFQ.wire("snake") == "SUBSCRIPTION_TYPE_RFQ"
+    assert MarketSubscriptionType.TRADE.wire("snake") == 3
+    assert MarketSubscriptionType.TRADE.wire("camel") == "SUBSCRIPTION_TYPE_TRADE"
+    assert OrderSide.BUY.number is None and OrderSide.BUY.wire("snake") == "ORDER_SIDE_BUY"
+    assert str(OrderState.FILLED) == "ORDER_STATE_FILLED"
+    assert MarketState.from_wire(1) is MarketState.OPEN
+    assert MarketState.from_wire("MARKET_STATE_HALTED") is MarketState.HALTED
+    assert MarketState.from_wire(2) == 2
+    assert OrderSide.from_wire("ORDER_SIDE_HOLD") == "ORDER_SIDE_HOLD"
+
+
+@pytest.mark.parametrize("value", [True, False, 1.0, None, [1], {"a": 1}])
+def test_enum_from_wire_rejects_non_names_and_non_numbers(value: object) -> None:
+    # True and 1.0 hash like 1: they must not find the member numbered 1.
+    with pytest.raises(TypeError):
+        MarketState.from_wire(value)
+    with pytest.raises(TypeError):
+        PrivateSubscriptionType.from_wire(value)
+
+
+@pytest.mark.parametrize("value", ["true", "1.0", "[1]"])
+def test_enum_field_of_wrong_json_type_is_a_decode_error(value: str) -> None:
+    with pytest.raises(DecodeError):
+        decode('{"marketData":{"state":%s}}' % value, "markets")
+    with pytest.raises(DecodeError):
+        decode('{"subscriptionType":%s,"heartbeat":{}}' % value, "private")
