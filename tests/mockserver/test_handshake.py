@@ -162,9 +162,11 @@ def test_health(pm_mockserver: MockServer) -> None:
 
 
 def raw_exchange(server: MockServer, payload: bytes) -> bytes:
+    complete = payload.endswith(b"\r\n\r\n") and payload.startswith(b"GET")
     with socket.create_connection((server.host, server.port), timeout=5) as sock:
         sock.sendall(payload)
-        sock.shutdown(socket.SHUT_WR)
+        if not complete:  # let the server see EOF instead of waiting for the rest
+            sock.shutdown(socket.SHUT_WR)
         chunks = []
         while True:
             try:
@@ -199,3 +201,5 @@ def test_non_upgrade_requests_never_crash_the_server(pm_mockserver: MockServer, 
 def test_plain_get_on_endpoint_is_426_and_recorded(pm_mockserver: MockServer) -> None:
     reply = raw_exchange(pm_mockserver, b"GET /v1/ws/markets HTTP/1.1\r\nHost: x\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 426")
+    record = pm_mockserver.handshakes[-1]
+    assert (record.status, record.reason) == (426, "not a WebSocket upgrade")
