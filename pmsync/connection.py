@@ -335,7 +335,7 @@ class Connection:
                 delay = self._backoff(self._streak, error)
                 if deadline is not None and time.monotonic() + delay > deadline:
                     raise error
-                log.warning("%s: %s; reconnecting in %.2f s", self.name, error, delay)
+                log.warning("%s; reconnecting in %.2f s", error, delay)
                 if self._stop.wait(delay):
                     return None
             if self._stop.is_set():
@@ -365,7 +365,7 @@ class Connection:
                 self._teardown()
                 if self._stop.is_set():
                     return
-                log.info("%s: connection lost: %s", self.name, error)
+                log.info("%s", error)
                 self._listener.connection_lost(error)
                 if not self.options.reconnect:
                     self._listener.connection_failed(error)
@@ -391,24 +391,34 @@ class Connection:
             self._teardown()
 
     def _read(self, ws: websocket.WebSocket) -> ConnectionClosed:
-        """Dispatch frames until the connection ends; return why it ended."""
+        """Dispatch messages until the connection ends; return why it ended.
+
+        The watchdog is the socket timeout: ``heartbeat_timeout`` of waiting
+        with no message. Only messages (data or heartbeats) count as life;
+        control frames (pongs to our pings) do not, and time spent in
+        callbacks is not waiting.
+        """
         on_frame = self._listener.frame_received
         monotonic = time.monotonic
+        timeout = self.options.heartbeat_timeout or None
+        shortened = False
+        quiet_since = monotonic()
         while True:
             try:
                 opcode, frame = ws.recv_data_frame(True)
             except websocket.WebSocketTimeoutException:
                 return ConnectionClosed(
-                    f"{self.name}: no frame for {self.options.heartbeat_timeout} s "
-                    "(heartbeat watchdog)"
+                    f"{self.name}: no message for {timeout} s (heartbeat watchdog)"
                 )
             except (OSError, websocket.WebSocketException, ValueError) as exc:
-                return ConnectionClosed(f"{self.name}: connection lost: {exc or type(exc).__name__}")
+                return ConnectionClosed(
+                    f"{self.name}: connection lost: {exc or type(exc).__name__}"
+                )
             now = monotonic()
             self.last_frame = now
-            if not self._healthy and now - self._opened_at >= HEALTHY_AFTER:
-                self._healthy = True
             if opcode == OPCODE_TEXT or opcode == OPCODE_BINARY:
+                if not self._healthy and now - self._opened_at >= HEALTHY_AFTER:
+                    self._healthy = True
                 data = frame.data
                 if len(data) > MAX_MESSAGE_SIZE:
                     return ConnectionClosed(
@@ -418,6 +428,10 @@ class Connection:
                 on_frame(opcode, data)
                 if self._stop.is_set():
                     return ConnectionClosed(f"{self.name}: closed", websocket.STATUS_NORMAL)
+                if shortened:
+                    ws.settimeout(timeout)
+                    shortened = False
+                quiet_since = monotonic()
             elif opcode == OPCODE_CLOSE:
                 code, reason = _close_info(frame.data)
                 return ConnectionClosed(
@@ -426,6 +440,14 @@ class Connection:
                     code,
                     reason,
                 )
+            elif timeout is not None:  # ping or pong: the silence goes on
+                remaining = timeout - (now - quiet_since)
+                if remaining <= 0:
+                    return ConnectionClosed(
+                        f"{self.name}: no message for {timeout} s (heartbeat watchdog)"
+                    )
+                ws.settimeout(remaining)
+                shortened = True
 
     def _ping_loop(self) -> None:
         interval = self.options.ping_interval
