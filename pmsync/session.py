@@ -174,21 +174,28 @@ class Session:
         else:
             base = None
         key = next(self._keys)
-        if base is None:
-            base = f"{self._id_prefix}{_SHORT_NAMES.get(sub_type, 'sub')}-{key}"
         groups = [
             slugs[i : i + MAX_SLUGS_PER_SUBSCRIPTION]
             for i in range(0, len(slugs), MAX_SLUGS_PER_SUBSCRIPTION)
         ] or [()]
-        if len(groups) == 1:
-            chunks = {base: groups[0]}
-        else:
-            chunks = {f"{base}:{i}": group for i, group in enumerate(groups, 1)}
-        clash = [rid for rid in chunks if rid in self._by_request_id]
-        if clash:
-            raise SubscriptionError(
-                f"request id {clash[0]!r} is already in use in this session", clash[0]
-            )
+        for attempt in itertools.count():
+            if request_id is None:
+                # A generated id must not collide with one the caller chose.
+                base = f"{self._id_prefix}{_SHORT_NAMES.get(sub_type, 'sub')}-{key}"
+                if attempt:
+                    base = f"{base}-{attempt}"
+            assert base is not None
+            if len(groups) == 1:
+                chunks = {base: groups[0]}
+            else:
+                chunks = {f"{base}:{i}": group for i, group in enumerate(groups, 1)}
+            clash = [rid for rid in chunks if rid in self._by_request_id]
+            if not clash:
+                break
+            if request_id is not None:
+                raise SubscriptionError(
+                    f"request id {clash[0]!r} is already in use in this session", clash[0]
+                )
         handle = Handle(
             key=key,
             subscription_type=sub_type,
