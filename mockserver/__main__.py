@@ -126,6 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    leftover = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    if leftover:
+        logging.getLogger("mockserver.cli").warning("threads left behind: %s", ", ".join(leftover))
     return 0
 
 

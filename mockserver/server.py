@@ -581,7 +581,7 @@ class MockServer:
             if response.status_code != 101 and reason == "accepted":
                 reason = (response.body or b"").decode("utf-8", "replace").strip() or response.reason_phrase
             record = HandshakeRecord(ws.mock_raw_path, dict(ws.mock_headers), response.status_code,
-                                     reason, self.clock())
+                                     reason, time.time())
             with self._lock:
                 self._handshakes.append(record)
         return None
@@ -677,7 +677,7 @@ class MockServer:
             except ValueError:
                 if not fault:
                     self._record_error(f"connection {conn.id}: server sent invalid JSON: {payload[:200]!r}")
-        self.journal.append(JournalEntry(conn.id, conn.path, "out", self.clock(), payload, data))
+        self.journal.append(JournalEntry(conn.id, conn.path, "out", time.time(), payload, data))
         return True
 
     def _on_frame(self, conn: _Conn, frame: str | bytes) -> None:
@@ -687,7 +687,7 @@ class MockServer:
                 data = json.loads(frame, parse_float=Decimal)
             except ValueError:
                 data = None
-        self.journal.append(JournalEntry(conn.id, conn.path, "in", self.clock(), frame, data))
+        self.journal.append(JournalEntry(conn.id, conn.path, "in", time.time(), frame, data))
         if isinstance(frame, bytes):
             self._send_error(conn, "", "binary frames are not supported; send JSON text frames")
             return
