@@ -382,3 +382,64 @@ def test_auth_error_leaks_no_secret_or_signature(
     for text in (str(info.value), repr(info.value), repr(client)):
         assert secret_b64 not in text
         assert signature not in text
+
+
+def test_close_during_connect_backoff_returns_promptly(
+    httpserver: HTTPServer, credentials: pmsync.Credentials
+) -> None:
+    """``close()`` from another thread while ``connect()`` waits out a
+    ``Retry-After: 30`` ends the wait at once; no further attempt is made."""
+    recorder = serve(httpserver, MARKETS, Recorder(503, "", {"Retry-After": "30"}))
+    client = pmsync.MarketsClient(
+        credentials, base_url=base_url(httpserver), backoff_initial=0.01
+    )
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            client.connect(timeout=60)
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    connector = threading.Thread(target=run, name="test-connector", daemon=True)
+    connector.start()
+    assert wait_for(lambda: len(recorder.requests) == 1, 5.0)
+    started = time.monotonic()
+    client.close()
+    connector.join(2.0)
+    assert not connector.is_alive(), "connect() still waiting after close()"
+    assert time.monotonic() - started < 1.0
+    assert len(outcome) == 1 and isinstance(outcome[0], pmsync.ConnectionClosed), outcome
+    assert len(recorder.requests) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "bug: pmsync/connection.py _retry_after only parses delay-seconds; a Retry-After "
+        "given as an HTTP-date (RFC 9110 §10.2.3) is ignored and the client retries after "
+        "its own 10 ms backoff"
+    ),
+)
+def test_retry_after_http_date_is_honoured(
+    httpserver: HTTPServer, credentials: pmsync.Credentials
+) -> None:
+    from email.utils import formatdate
+
+    when = formatdate(time.time() + 2, usegmt=True)  # whole seconds: 1–2 s from now
+    recorder = serve(httpserver, MARKETS, Recorder(503, "", {"Retry-After": when}))
+    client = pmsync.MarketsClient(
+        credentials,
+        base_url=base_url(httpserver),
+        max_reconnect_attempts=2,
+        backoff_initial=0.01,
+    )
+    with pytest.raises(pmsync.ConnectionClosed):
+        client.connect(timeout=10)
+    client.close()
+    assert len(recorder.requests) == 2
+    gap = recorder.requests[1]["at"] - recorder.requests[0]["at"]
+    assert gap >= 0.9, f"second attempt after {gap:.3f} s despite Retry-After: {when}"
