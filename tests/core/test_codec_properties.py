@@ -107,9 +107,27 @@ wire_values = st.recursive(
     | st.dictionaries(st.sampled_from(KNOWN_KEYS) | st.text(max_size=4), children, max_size=5),
     max_leaves=16,
 )
-wire_objects = st.dictionaries(
+PAYLOAD_KEYS = sorted(codec._PAYLOAD_KEYS)
+wire_dicts = st.dictionaries(
     st.sampled_from(KNOWN_KEYS) | st.text(max_size=4), wire_values, max_size=5
 )
+
+
+@st.composite
+def payload_objects(draw: st.DrawFn) -> dict[str, Any]:
+    """An envelope with one known payload key whose body is fuzzed with known field names."""
+    obj: dict[str, Any] = {}
+    if draw(st.booleans()):
+        obj[draw(st.sampled_from(["request_id", "requestId"]))] = draw(
+            st.text(max_size=6) | wire_scalars
+        )
+    if draw(st.booleans()):
+        obj[draw(st.sampled_from(["subscription_type", "subscriptionType"]))] = draw(wire_scalars)
+    obj[draw(st.sampled_from(PAYLOAD_KEYS))] = draw(wire_dicts | wire_values)
+    return obj
+
+
+wire_objects = payload_objects() | wire_dicts
 
 # The documented examples in both dialects, plus legacy spellings and RFQ events,
 # as mutation seeds.
