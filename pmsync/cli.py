@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stream.add_argument("--endpoint", choices=("markets", "private"), required=True)
     stream.add_argument(
-        "--type", required=True, dest="type_",
+        "--type", required=True, dest="type_", metavar="TYPE",
         help="subscription type, e.g. market_data, market_data_lite, trade, order, "
         "order_snapshot, position, account_balance, rfq",
     )

@@ -8,6 +8,7 @@ listener what to send when a connection opens. Built on ``websocket-client``.
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import random
 import socket
@@ -80,18 +81,34 @@ class Listener(Protocol):
 
 
 def _retry_after(headers: Any) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or HTTP-date)."""
     if not headers:
         return None
     value = None
     for key, item in dict(headers).items():
         if str(key).lower() == "retry-after":
-            value = item
-    if value is None:
+            value = str(item).strip()
+    if not value:
         return None
     try:
-        return max(0.0, min(float(value), MAX_RETRY_AFTER))
-    except (TypeError, ValueError):
-        return None
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - datetime.now(timezone.utc)).total_seconds()
+    return max(0.0, min(seconds, MAX_RETRY_AFTER))
+
+
+def _gave_up(error: ConnectionClosed, tries: int) -> ConnectionClosed:
+    """The last error of an exhausted retry, same class and fields, saying so."""
+    message = f"gave up after {tries} attempt(s): {error}"
+    if isinstance(error, HandshakeError):
+        return type(error)(message, error.status, error.body, error.retry_after)
+    return type(error)(message, error.code, error.reason)
 
 
 def _body_text(body: Any) -> str:
@@ -350,9 +367,7 @@ class Connection:
                     raise
                 limit = opts.max_reconnect_attempts
                 if limit is not None and tries >= limit:
-                    raise ConnectionClosed(
-                        f"{self.name}: gave up after {tries} attempt(s): {exc}"
-                    ) from exc
+                    raise _gave_up(exc, tries) from exc
                 error = exc
 
     def _run(self) -> None:

@@ -124,13 +124,6 @@ def test_help(args: tuple[str, ...], expected: tuple[str, ...]) -> None:
         assert word in result.stdout, f"{word} not in help of {args or 'pmsync'}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug (cosmetic): pmsync/cli.py build_parser adds --type with dest='type_' and no "
-        "metavar, so the usage and help show '--type TYPE_' instead of '--type TYPE'"
-    ),
-)
 def test_stream_help_shows_plain_type_metavar() -> None:
     result = pmsync("stream", "--help")
     assert result.returncode == 0

@@ -251,16 +251,6 @@ def test_retryable_refusal_retries_with_fresh_signature_then_gives_up(
         verify(credentials, request, MARKETS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "bug: pmsync/connection.py Connection._connect_with_retry wraps the last "
-        "HandshakeError in a plain ConnectionClosed('gave up after N attempt(s)') when "
-        "max_reconnect_attempts is exhausted, so connect() does not raise HandshakeError "
-        "and .status/.body/.retry_after are lost"
-    ),
-)
 def test_exhausted_attempts_raise_handshake_error_with_status(
     httpserver: HTTPServer, credentials: pmsync.Credentials
 ) -> None:
@@ -415,15 +405,6 @@ def test_close_during_connect_backoff_returns_promptly(
     assert len(recorder.requests) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "bug: pmsync/connection.py _retry_after only parses delay-seconds; a Retry-After "
-        "given as an HTTP-date (RFC 9110 §10.2.3) is ignored and the client retries after "
-        "its own 10 ms backoff"
-    ),
-)
 def test_retry_after_http_date_is_honoured(
     httpserver: HTTPServer, credentials: pmsync.Credentials
 ) -> None:
