@@ -385,7 +385,7 @@ def test_arbitrary_json_with_known_keys(value: dict[str, Any], endpoint: str) ->
 def test_both_parsers_agree(value: dict[str, Any], endpoint: str) -> None:
     """With or without orjson, the same frame decodes to the same event."""
     text = dumps(value)
-    results = []
+    results: list[tuple[str, object]] = []
     saved = codec._orjson
     for parser in (saved, None):
         codec._orjson = parser

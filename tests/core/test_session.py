@@ -62,7 +62,8 @@ def test_250_slugs_give_3_frames_routed_to_one_handle(dialect: str) -> None:
     assert [len(b[slugs_key]) for b in subs] == [100, 100, 50]
     assert all(len(b[slugs_key]) <= MAX_SLUGS_PER_SUBSCRIPTION for b in subs)
     assert [s for b in subs for s in b[slugs_key]] == SLUGS_250
-    assert {b[type_key] for b in subs} == {1 if dialect == "snake" else "SUBSCRIPTION_TYPE_MARKET_DATA"}
+    expected_type = 1 if dialect == "snake" else "SUBSCRIPTION_TYPE_MARKET_DATA"
+    assert {b[type_key] for b in subs} == {expected_type}
     rids = [b[rid_key] for b in subs]
     assert len(set(rids)) == 3
     assert handle.request_ids == tuple(rids)
@@ -120,13 +121,14 @@ def build_live_set() -> tuple[Session, dict[str, Handle], dict[str, list[str]]]:
     session = Session("markets")
     handles: dict[str, Handle] = {}
     frames: dict[str, list[str]] = {}
-    for name, args, kwargs in [
+    cases: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
         ("a", (M.MARKET_DATA, SLUGS_250), {}),
         ("b", (M.TRADE, SLUGS_250[:5]), {}),
         ("c", (M.MARKET_DATA_LITE, ["x"]), {"request_id": "mine"}),
         ("d", (M.MARKET_DATA, SLUGS_250[:150]), {"debounced": True}),
         ("e", (M.TRADE, SLUGS_250[200:]), {"request_id": "trades-mine"}),
-    ]:
+    ]
+    for name, args, kwargs in cases:
         handles[name], frames[name] = session.subscribe(*args, **kwargs)
     return session, handles, frames
 
@@ -139,8 +141,10 @@ def test_resubscribe_frames_equal_exactly_the_live_set() -> None:
 
     unsub_b = session.unsubscribe(handles["b"])
     unsub_d = session.unsubscribe(handles["d"])
-    assert parse(unsub_b) == [{"unsubscribe": {"request_id": rid}} for rid in handles["b"].request_ids]
-    assert parse(unsub_d) == [{"unsubscribe": {"request_id": rid}} for rid in handles["d"].request_ids]
+    for frames_sent, name in ((unsub_b, "b"), (unsub_d, "d")):
+        assert parse(frames_sent) == [
+            {"unsubscribe": {"request_id": rid}} for rid in handles[name].request_ids
+        ]
     assert len(unsub_d) == 2
     assert handles["b"].status == "unsubscribed" and not handles["b"].active
     assert session.unsubscribe(handles["b"]) == []  # already ended: nothing to send
@@ -207,7 +211,11 @@ def test_error_response_marks_the_handle_failed() -> None:
     good, good_frames = session.subscribe(M.TRADE, ["market-slug-1"])
     routed = route(
         session,
-        {"requestId": "t-1", "subscriptionType": "SUBSCRIPTION_TYPE_TRADE", "error": "market not found"},
+        {
+            "requestId": "t-1",
+            "subscriptionType": "SUBSCRIPTION_TYPE_TRADE",
+            "error": "market not found",
+        },
     )
     assert routed is not None
     assert routed.handle is bad
@@ -383,7 +391,9 @@ def test_type_of_the_other_endpoint(endpoint: str, sub_type: Any, other: str) ->
     assert session.live == []
 
 
-@pytest.mark.parametrize("value", ["SUBSCRIPTION_TYPE_NOPE", 99, "SUBSCRIPTION_TYPE_ORDER", True, None, 1.0])
+@pytest.mark.parametrize(
+    "value", ["SUBSCRIPTION_TYPE_NOPE", 99, "SUBSCRIPTION_TYPE_ORDER", True, None, 1.0]
+)
 def test_unknown_subscription_type_for_the_endpoint(value: Any) -> None:
     session = Session("markets")
     with pytest.raises(SubscriptionError, match="unknown subscription type"):
