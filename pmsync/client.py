@@ -43,7 +43,7 @@ from .errors import (
 from .models import Order, OrderSnapshot
 from .session import Handle, Session, has_snapshot
 
-__all__ = ["CALLBACKS", "MarketsClient", "PrivateClient", "Subscription"]
+__all__ = ["CALLBACKS", "MAX_MESSAGE_SIZE", "MarketsClient", "PrivateClient", "Subscription"]
 
 log = logging.getLogger("pmsync.client")
 
@@ -75,6 +75,11 @@ CALLBACKS: tuple[str, ...] = tuple(KIND_CALLBACKS.values()) + (
 )
 
 DEFAULT_BASE_URL = "wss://api.polymarket.us"
+
+#: Messages larger than this are not decoded: they are reported through
+#: ``on_error`` as a :class:`~pmsync.errors.DecodeError` and skipped. The
+#: largest documented message (a 100-market snapshot page) is far below it.
+MAX_MESSAGE_SIZE = 4 * 1024 * 1024
 
 
 class _EventQueue:
@@ -549,6 +554,16 @@ class _Client:
     def frame_received(self, opcode: int, data: bytes) -> None:
         """Decode one frame and dispatch it (internal; reader thread)."""
         self._frames += 1
+        if len(data) > MAX_MESSAGE_SIZE:
+            self._decode_errors += 1
+            self._report(
+                DecodeError(
+                    f"message of {len(data)} bytes exceeds the {MAX_MESSAGE_SIZE}-byte limit; "
+                    "not decoded",
+                    data[:1024],
+                )
+            )
+            return
         if opcode == OPCODE_BINARY:
             self._decode_errors += 1
             self._report(DecodeError("unexpected binary frame", data))

@@ -25,12 +25,10 @@ import websocket
 from .auth import Credentials
 from .errors import AuthenticationError, ConnectionClosed, HandshakeError
 
-__all__ = ["Connection", "ConnectionOptions", "Listener", "MAX_MESSAGE_SIZE"]
+__all__ = ["Connection", "ConnectionOptions", "Listener"]
 
 log = logging.getLogger("pmsync.connection")
 
-#: Frames larger than this are refused (the connection is replaced).
-MAX_MESSAGE_SIZE = 8 * 1024 * 1024
 
 #: A connection that stays up this long resets the backoff.
 HEALTHY_AFTER = 30.0
@@ -434,13 +432,7 @@ class Connection:
             if opcode == OPCODE_TEXT or opcode == OPCODE_BINARY:
                 if not self._healthy and now - self._opened_at >= HEALTHY_AFTER:
                     self._healthy = True
-                data = frame.data
-                if len(data) > MAX_MESSAGE_SIZE:
-                    return ConnectionClosed(
-                        f"{self.name}: message of {len(data)} bytes exceeds the "
-                        f"{MAX_MESSAGE_SIZE}-byte limit"
-                    )
-                on_frame(opcode, data)
+                on_frame(opcode, frame.data)
                 if self._stop.is_set():
                     return ConnectionClosed(f"{self.name}: closed", websocket.STATUS_NORMAL)
                 if shortened:
