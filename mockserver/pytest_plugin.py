@@ -66,6 +66,7 @@ def pm_mockserver(pm_mockserver_session: MockServer) -> Iterator[MockServer]:
     """The session mock server, cleared for this test; fails the test on server-side problems."""
     pm_mockserver_session.clear()
     yield pm_mockserver_session
+    pm_mockserver_session.wait_idle()  # let closing connections finish: no threads leak into the next test
     pm_mockserver_session.check_assertions()
 
 

@@ -271,6 +271,20 @@ class _MockConnection(ServerConnection):
         self.mock_headers = {}
 
 
+class _RedactSignatures(logging.Filter):
+    """Keep handshake signatures out of websockets' DEBUG header dumps."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 2 and str(args[0]).lower() == "x-pm-signature":
+            record.args = (args[0], "<redacted>")
+        return True
+
+
+_ws_logger = logging.getLogger("mockserver.websockets")
+_ws_logger.addFilter(_RedactSignatures())
+
+
 def _response(
     status: int, body: str | bytes, content_type: str = "text/plain; charset=utf-8",
     extra: Iterable[tuple[str, str]] = (),
@@ -407,7 +421,7 @@ class MockServer:
             close_timeout=self.close_timeout,
             open_timeout=10,
             max_size=self.max_message_size,
-            logger=logging.getLogger("mockserver.websockets"),
+            logger=_ws_logger,
         )
         self._port = self._server.socket.getsockname()[1]
         self._started_at = time.monotonic()
@@ -812,6 +826,21 @@ class MockServer:
         with self._cond:
             if not self._cond.wait_for(lambda: not self._conns, timeout):
                 raise TimeoutError(f"{len(self._conns)} connection(s) still live after {timeout} s")
+
+    def wait_idle(self, timeout: float = 2.0) -> bool:
+        """Wait (bounded) until no connection is live and their threads have finished; True if so."""
+        deadline = time.monotonic() + timeout
+        try:
+            self.wait_for_no_connections(timeout)
+        except TimeoutError:
+            return False
+        with self._lock:
+            ws_objects = list(self._ws_objects)
+        for ws in ws_objects:
+            for thread in (ws.handler_thread, ws.recv_events_thread):
+                if thread is not threading.current_thread():
+                    thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(ws.handler_thread.is_alive() or ws.recv_events_thread.is_alive() for ws in ws_objects)
 
     def check_assertions(self) -> None:
         """Raise ``AssertionError`` listing every problem recorded inside the server, then forget them."""

@@ -203,3 +203,12 @@ def test_plain_get_on_endpoint_is_426_and_recorded(pm_mockserver: MockServer) ->
     assert reply.startswith(b"HTTP/1.1 426")
     record = pm_mockserver.handshakes[-1]
     assert (record.status, record.reason) == (426, "not a WebSocket upgrade")
+
+
+def test_signatures_are_not_logged(pm_mockserver: MockServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    headers = sign(PRIVATE)
+    connect(pm_mockserver, PRIVATE, headers=headers).close()
+    assert "X-PM-Signature" in caplog.text  # the header dump is there ...
+    assert headers["X-PM-Signature"] not in caplog.text  # ... without the signature
+    assert demo_credentials(0)[1] not in caplog.text
