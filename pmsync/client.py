@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import attrs
 
@@ -433,7 +433,8 @@ class _Client:
                 return
             yield event
 
-    def __enter__(self) -> _Client:
+    def __enter__(self) -> Self:
+        """Connect (if not yet connected) and return the client."""
         self.connect()
         return self
 
