@@ -12,6 +12,7 @@ same as with :mod:`json`.
 from __future__ import annotations
 
 import json
+import os
 import re
 import types
 from collections.abc import Callable, Iterable
@@ -31,11 +32,14 @@ from .enums import (
 )
 from .errors import DecodeError
 
-_orjson: Any
+_orjson_module: Any
 try:  # pragma: no cover - depends on the environment
-    import orjson as _orjson
+    import orjson as _orjson_module
 except ImportError:  # pragma: no cover
-    _orjson = None
+    _orjson_module = None
+
+#: The orjson module while it is the parser in use, else None (tests patch this).
+_orjson: Any = _orjson_module
 
 __all__ = [
     "BACKEND",
@@ -48,13 +52,38 @@ __all__ = [
     "encode_unsubscribe",
     "to_plain",
     "to_snake",
+    "use_backend",
 ]
 
 #: The dialect of outgoing requests.
 Dialect = Literal["snake", "camel"]
 
-#: The JSON parser in use: ``"orjson"`` or ``"json"``.
+#: The JSON parser in use: ``"orjson"`` or ``"json"`` (see :func:`use_backend`).
 BACKEND = "orjson" if _orjson is not None else "json"
+
+
+def use_backend(name: str) -> str:
+    """Choose the JSON parser of :func:`decode`: ``"orjson"`` or ``"json"``.
+
+    Both give the same events; ``"json"`` forces the standard library (to compare,
+    or to test the path taken when ``orjson`` is not installed). Returns the
+    previous choice. The environment variable ``PMSYNC_JSON=json`` does the same
+    at import time. Raises ``ValueError`` for another name or for ``"orjson"``
+    when it is not installed.
+    """
+    global _orjson, BACKEND
+    if name not in ("orjson", "json"):
+        raise ValueError(f"backend must be 'orjson' or 'json', got {name!r}")
+    if name == "orjson" and _orjson_module is None:
+        raise ValueError("orjson is not installed (pip install 'pmsync[fast]')")
+    previous = "orjson" if _orjson is not None else "json"
+    _orjson = _orjson_module if name == "orjson" else None
+    BACKEND = name
+    return previous
+
+
+if os.environ.get("PMSYNC_JSON", "").strip().lower() == "json":  # pragma: no cover
+    use_backend("json")
 
 
 

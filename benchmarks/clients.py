@@ -1,0 +1,162 @@
+"""The clients measured against the blast server. Each returns (seconds, messages).
+
+Every client is timed from just before it connects to the moment it sees the
+server's close (the end sentinel); the handshake is in the figure for all alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Any, Callable
+
+import websocket
+
+from .blast import REQUEST_IDS, BlastServer, frames
+from .common import credentials
+
+Result = tuple[float, int]
+
+
+def sink(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
+    """Raw bytes as fast as the socket gives them (proves the server is not the limit)."""
+    _, total, _ = frames(dialect, n, mix)
+    ws = websocket.WebSocket(skip_utf8_validation=True)
+    start = time.perf_counter()
+    ws.connect(server.url(dialect, n, mix), suppress_origin=True)
+    sock = ws.sock
+    buf = bytearray(1 << 20)
+    got = 0
+    while got < total:
+        k = sock.recv_into(buf)
+        if not k:
+            break
+        got += k
+    elapsed = time.perf_counter() - start
+    ws.shutdown()
+    return elapsed, n if got >= total else 0
+
+
+def raw(server: BlastServer, dialect: str, n: int, mix: str,
+        parse: Callable[[Any], Any] | None = None) -> Result:
+    ws = websocket.WebSocket(skip_utf8_validation=True)
+    start = time.perf_counter()
+    ws.connect(server.url(dialect, n, mix), suppress_origin=True)
+    count = 0
+    recv = ws.recv
+    if parse is None:
+        while True:
+            msg = recv()
+            if not msg:
+                break
+            count += 1
+    else:
+        while True:
+            msg = recv()
+            if not msg:
+                break
+            parse(msg)
+            count += 1
+    elapsed = time.perf_counter() - start
+    ws.shutdown()
+    return elapsed, count
+
+
+def raw_json(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
+    return raw(server, dialect, n, mix, json.loads)
+
+
+def raw_orjson(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
+    import orjson
+
+    return raw(server, dialect, n, mix, orjson.loads)
+
+
+def sdk(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
+    """The official async SDK, ``on("market_data")`` reading best bid/ask from the dict.
+
+    The SDK expects the camel dialect, so it always asks the server for camel.
+    """
+    from polymarket_us.websocket.markets import MarketsWebSocket
+
+    key_id, secret = credentials()
+    count = 0
+    sink_: list[Any] = []
+
+    def on_market_data(msg: dict[str, Any]) -> None:
+        nonlocal count
+        book = msg["marketData"]
+        sink_.append((book["bids"][0]["px"]["value"], book["offers"][0]["px"]["value"]))
+        sink_.clear()
+        count += 1
+
+    async def main() -> float:
+        done = asyncio.Event()
+        ws = MarketsWebSocket(key_id=key_id, secret_key=secret,
+                              base_url=server.base("camel", n, mix))
+        ws.on("market_data", on_market_data)
+        ws.on("close", done.set)
+        ws.on("error", lambda exc: done.set())
+        start = time.perf_counter()
+        await ws.connect()
+        await done.wait()
+        elapsed = time.perf_counter() - start
+        await ws.close()
+        return elapsed
+
+    elapsed = asyncio.run(main())
+    return elapsed, count
+
+
+def pmsync_client(server: BlastServer, dialect: str, n: int, mix: str,
+                  backend: str = "default", on_market_data: Callable[[Any], None] | None = None,
+                  rate: float = 0) -> Result:
+    """pmsync's MarketsClient, ``on_market_data`` reading best bid/ask from the typed event."""
+    import pmsync
+    from pmsync import codec
+
+    key_id, secret = credentials()
+    count = 0
+    sink_: list[Any] = []
+
+    def read_best(event: Any) -> None:
+        nonlocal count
+        data = event.data
+        sink_.append((data.best_bid, data.best_ask))
+        sink_.clear()
+        count += 1
+
+    done = threading.Event()
+    previous = codec.BACKEND
+    if backend != "default":
+        codec.use_backend(backend)
+    try:
+        client = pmsync.MarketsClient(
+            pmsync.Credentials.from_base64(key_id, secret),
+            base_url=server.base(dialect, n, mix, rate),
+            dialect=dialect,
+            reconnect=False,
+            ping_interval=0,
+            on_market_data=on_market_data or read_best,
+            on_disconnect=lambda error: done.set(),
+        )
+        client.subscribe_market_data(["market-slug-1"], request_id=REQUEST_IDS["market_data"])
+        client.subscribe_market_data_lite(["market-slug-1"],
+                                          request_id=REQUEST_IDS["market_data_lite"])
+        client.subscribe_trades(["market-slug-1"], request_id=REQUEST_IDS["trade"])
+        start = time.perf_counter()
+        client.connect()
+        done.wait()
+        elapsed = time.perf_counter() - start
+        client.close()
+    finally:
+        codec.use_backend(previous)
+    return elapsed, count
+
+
+def pmsync_json(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
+    return pmsync_client(server, dialect, n, mix, backend="json")
+
+
