@@ -11,6 +11,7 @@ same as with :mod:`json`.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -32,9 +33,10 @@ from .enums import (
 )
 from .errors import DecodeError
 
+# Imported by name so that mypy is clean with and without orjson installed.
 _orjson_module: Any
 try:  # pragma: no cover - depends on the environment
-    import orjson as _orjson_module
+    _orjson_module = importlib.import_module("orjson")
 except ImportError:  # pragma: no cover
     _orjson_module = None
 
