@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -43,7 +44,15 @@ from .errors import (
 from .models import Order, OrderSnapshot
 from .session import Handle, Session, has_snapshot
 
-__all__ = ["CALLBACKS", "MAX_MESSAGE_SIZE", "MarketsClient", "PrivateClient", "Subscription"]
+__all__ = [
+    "CALLBACKS",
+    "DEFAULT_BASE_URL",
+    "ENV_WS_URL",
+    "MAX_MESSAGE_SIZE",
+    "MarketsClient",
+    "PrivateClient",
+    "Subscription",
+]
 
 log = logging.getLogger("pmsync.client")
 
@@ -72,9 +81,15 @@ CALLBACKS: tuple[str, ...] = tuple(KIND_CALLBACKS.values()) + (
     "on_disconnect",
     "on_reconnect",
     "on_callback_error",
+    "on_frame",
 )
 
+#: The production base URL, used when neither ``base_url`` nor ``POLYMARKET_WS_URL`` is given.
 DEFAULT_BASE_URL = "wss://api.polymarket.us"
+
+#: Environment variable read for the base URL when a client gets no ``base_url``
+#: (e.g. ``ws://127.0.0.1:PORT`` of ``python -m mockserver``).
+ENV_WS_URL = "POLYMARKET_WS_URL"
 
 #: Messages larger than this are not decoded: they are reported through
 #: ``on_error`` as a :class:`~pmsync.errors.DecodeError` and skipped. The
@@ -236,7 +251,15 @@ class Subscription:
 
 
 class _Client:
-    """What both clients share. Use :class:`PrivateClient` or :class:`MarketsClient`."""
+    """What both clients share. Use :class:`PrivateClient` or :class:`MarketsClient`.
+
+    ``base_url`` defaults to the ``POLYMARKET_WS_URL`` environment variable, then
+    to ``wss://api.polymarket.us``; the endpoint path is appended to it. Every
+    name of :data:`CALLBACKS` is accepted as a keyword or set as an attribute.
+    ``on_frame(text, received_at)`` sees every raw text frame (``bytes`` for a
+    binary one) with its receive time (``time.time()``) before it is decoded,
+    e.g. to record a session; give it before :meth:`connect`.
+    """
 
     ENDPOINT: ClassVar[str]
     PATH: ClassVar[str]
@@ -258,12 +281,13 @@ class _Client:
     on_disconnect: Callback | None
     on_reconnect: Callback | None
     on_callback_error: Callback | None
+    on_frame: Callback | None
 
     def __init__(
         self,
         credentials: Credentials,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         dialect: str = "snake",
         heartbeat_timeout: float | None = 15.0,
         reconnect: bool = True,
@@ -299,6 +323,8 @@ class _Client:
         if ping_interval < 0:
             raise ConfigurationError(f"ping_interval must be >= 0, got {ping_interval!r}")
         self._credentials = credentials
+        if base_url is None:
+            base_url = os.environ.get(ENV_WS_URL) or DEFAULT_BASE_URL
         self.url = _endpoint_url(base_url, self.PATH)
         self.dialect = dialect
         self._options = ConnectionOptions(
@@ -360,7 +386,7 @@ class _Client:
                 self.PATH,
                 self._credentials,
                 self._options,
-                self,
+                self if self.on_frame is None else _FrameTap(self),
                 name=self.ENDPOINT,
             )
             self._conn = conn
@@ -648,6 +674,34 @@ class _Client:
         if isinstance(error, PmsyncError):
             log.warning("%s: %s", type(error).__name__, error)
         self._call(self.on_error, (error,), event)
+
+
+class _FrameTap:
+    """The connection's listener when ``on_frame`` is set: hands each raw frame
+    to ``on_frame`` and then to the client, which it stands in front of. Keeps
+    the raw-frame hook out of the client's frame path when unused."""
+
+    def __init__(self, client: _Client) -> None:
+        self._client = client
+
+    def frame_received(self, opcode: int, data: bytes) -> None:
+        client = self._client
+        received_at = time.time()
+        frame: str | bytes = data if opcode == OPCODE_BINARY else data.decode("utf-8", "replace")
+        client._call(client.on_frame, (frame, received_at), None)
+        client.frame_received(opcode, data)
+
+    def connection_made(self, send: Callable[[list[str]], bool], reconnected: bool) -> None:
+        self._client.connection_made(send, reconnected)
+
+    def connection_lost(self, error: ConnectionClosed) -> None:
+        self._client.connection_lost(error)
+
+    def connection_restored(self, gap_began: datetime, gap_ended: datetime) -> None:
+        self._client.connection_restored(gap_began, gap_ended)
+
+    def connection_failed(self, error: BaseException) -> None:
+        self._client.connection_failed(error)
 
 
 def _endpoint_url(base_url: str, path: str) -> str:
