@@ -13,6 +13,7 @@ import logging
 import random
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +42,120 @@ OPCODE_BINARY = websocket.ABNF.OPCODE_BINARY
 OPCODE_CLOSE = websocket.ABNF.OPCODE_CLOSE
 
 _RETRYABLE_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
+
+#: Bytes read from the socket at a time by :class:`BufferedSocket`.
+READ_SIZE = 64 * 1024
+
+_U16 = struct.Struct("!H").unpack_from
+_U64 = struct.Struct("!Q").unpack_from
+
+
+class BufferedSocket:
+    """A socket (plain or TLS) whose ``recv`` is served from a 64 KiB read buffer.
+
+    websocket-client reads every frame with three or more ``recv`` calls
+    (header, extended length, payload), each a system call on a bare socket.
+    Wrapped after the handshake, those calls are served from one
+    ``recv(READ_SIZE)`` of the real socket. Everything else (``settimeout``,
+    ``gettimeout``, ``send``, ``sendall``, ``shutdown``, ``close``, ``fileno``,
+    ``_closed`` …) goes to the wrapped socket, so timeouts behave as before: a
+    ``recv`` on an empty buffer blocks on the real socket with its timeout (the
+    heartbeat watchdog) and raises what it raises. ``pending()`` counts the
+    buffered bytes too (plus the TLS layer's, for an ``ssl.SSLSocket``).
+
+    :meth:`next_frame` is the reader's fast path: it returns the next complete,
+    unfragmented, unmasked text or binary frame straight from the buffer, and
+    ``None`` for anything else (control frames, fragments, a frame not yet fully
+    buffered), which then goes through websocket-client as before. Frames are
+    only ever taken whole, so the two paths never split one.
+    """
+
+    __slots__ = ("sock", "_data", "_pos")
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+        self._data = b""
+        self._pos = 0
+
+    def recv(self, bufsize: int) -> bytes:
+        data = self._data
+        pos = self._pos
+        if pos >= len(data):
+            data = self.sock.recv(max(bufsize, READ_SIZE))
+            if len(data) <= bufsize:  # all of it is asked for: no copy
+                self._data, self._pos = b"", 0
+                return data  # type: ignore[no-any-return]
+            self._data = data
+            pos = 0
+        end = pos + bufsize
+        self._pos = end
+        if pos == 0 and end >= len(data):
+            self._data, self._pos = b"", 0
+            return data
+        return data[pos:end]
+
+    def next_frame(self) -> tuple[int, bytes] | None:
+        """The next simple data frame if it is wholly buffered, else ``None``."""
+        data = self._data
+        pos = self._pos
+        avail = len(data) - pos
+        if avail < 2:
+            return None
+        first = data[pos]
+        length = data[pos + 1]
+        # FIN set, no RSV bits, text (1) or binary (2); unmasked (server frames).
+        if (first != 0x81 and first != 0x82) or length & 0x80:
+            return None
+        if length < 126:
+            start = pos + 2
+        elif length == 126:
+            if avail < 4:
+                return None
+            length = _U16(data, pos + 2)[0]
+            start = pos + 4
+        else:
+            if avail < 10:
+                return None
+            length = _U64(data, pos + 2)[0]
+            start = pos + 10
+        end = start + length
+        if end > len(data):
+            return None
+        self._pos = end
+        return first & 0x0F, data[start:end]
+
+    def pending(self) -> int:
+        """Bytes readable without blocking: buffered, plus the TLS layer's."""
+        inner = getattr(self.sock, "pending", None)
+        return len(self._data) - self._pos + (inner() if inner is not None else 0)
+
+    # The rest is the wrapped socket's.
+    def settimeout(self, value: float | None) -> None:
+        self.sock.settimeout(value)
+
+    def gettimeout(self) -> float | None:
+        return self.sock.gettimeout()  # type: ignore[no-any-return]
+
+    def send(self, data: bytes) -> int:
+        return self.sock.send(data)  # type: ignore[no-any-return]
+
+    def sendall(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def shutdown(self, how: int) -> None:
+        self.sock.shutdown(how)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def fileno(self) -> int:
+        return self.sock.fileno()  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sock, name)
+
+    def __bool__(self) -> bool:
+        return True
 
 
 @attrs.frozen(kw_only=True)
@@ -322,6 +437,7 @@ class Connection:
             raise ConnectionClosed(f"{self.url}: cannot connect: {exc}") from None
         finally:
             self._pending = None
+        ws.sock = BufferedSocket(ws.sock)  # recv served from a 64 KiB buffer
         ws.settimeout(self.options.heartbeat_timeout or None)
         return ws
 
@@ -416,23 +532,33 @@ class Connection:
         timeout = self.options.heartbeat_timeout or None
         shortened = False
         quiet_since = monotonic()
+        sock = ws.sock
+        next_frame = sock.next_frame if isinstance(sock, BufferedSocket) else None
+        healthy_at = self._opened_at + HEALTHY_AFTER
         while True:
-            try:
-                opcode, frame = ws.recv_data_frame(True)
-            except websocket.WebSocketTimeoutException:
-                return ConnectionClosed(
-                    f"{self.name}: no message for {timeout} s (heartbeat watchdog)"
-                )
-            except (OSError, websocket.WebSocketException, ValueError) as exc:
-                return ConnectionClosed(
-                    f"{self.name}: connection lost: {exc or type(exc).__name__}"
-                )
+            # Fast path: a whole data frame already in the buffer (no system call,
+            # no frame object). Anything else goes through websocket-client.
+            fast = next_frame() if next_frame is not None else None
+            if fast is not None:
+                opcode, data = fast
+            else:
+                try:
+                    opcode, frame = ws.recv_data_frame(True)
+                except websocket.WebSocketTimeoutException:
+                    return ConnectionClosed(
+                        f"{self.name}: no message for {timeout} s (heartbeat watchdog)"
+                    )
+                except (OSError, websocket.WebSocketException, ValueError) as exc:
+                    return ConnectionClosed(
+                        f"{self.name}: connection lost: {exc or type(exc).__name__}"
+                    )
+                data = frame.data
             now = monotonic()
             self.last_frame = now
             if opcode == OPCODE_TEXT or opcode == OPCODE_BINARY:
-                if not self._healthy and now - self._opened_at >= HEALTHY_AFTER:
+                if now >= healthy_at and not self._healthy:
                     self._healthy = True
-                on_frame(opcode, frame.data)
+                on_frame(opcode, data)
                 if self._stop.is_set():
                     return ConnectionClosed(f"{self.name}: closed", websocket.STATUS_NORMAL)
                 if shortened:
@@ -440,7 +566,7 @@ class Connection:
                     shortened = False
                 quiet_since = monotonic()
             elif opcode == OPCODE_CLOSE:
-                code, reason = _close_info(frame.data)
+                code, reason = _close_info(data)
                 return ConnectionClosed(
                     f"{self.name}: server closed the connection (code {code}"
                     + (f", reason {reason!r})" if reason else ")"),
