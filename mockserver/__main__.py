@@ -1,4 +1,13 @@
-"""Command line: ``python -m mockserver [options]`` runs the mock server until SIGINT/SIGTERM."""
+"""Command line of the mock server.
+
+- ``python -m mockserver [options]`` serves until SIGINT/SIGTERM;
+- ``python -m mockserver run [options] -- CMD ARGS...`` starts a server, runs
+  ``CMD`` with the server's URL and demo credentials in its environment
+  (``PM_MOCKSERVER_URL``, ``PM_MOCKSERVER_CONTROL_URL``, ``POLYMARKET_WS_URL``,
+  ``POLYMARKET_KEY_ID``, ``POLYMARKET_SECRET_KEY``), stops the server and exits
+  with ``CMD``'s exit status: for CI;
+- ``--replay FILE [--speed X]`` serves a recording of ``python -m pmsync record``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +16,10 @@ import base64
 import binascii
 import json
 import logging
+import os
+import shlex
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Sequence
@@ -16,7 +28,11 @@ from types import FrameType
 from .protocol import DIALECTS
 from .server import MockServer, demo_credentials
 
-__all__ = ["build_parser", "main", "server_from_args"]
+__all__ = ["RUN_ENV", "build_parser", "main", "run_command", "server_from_args"]
+
+#: Environment variables ``run`` sets for its command (names only; values come from the server).
+RUN_ENV = ("PM_MOCKSERVER_URL", "PM_MOCKSERVER_CONTROL_URL", "POLYMARKET_WS_URL",
+           "POLYMARKET_KEY_ID", "POLYMARKET_SECRET_KEY")
 
 
 def _key(value: str) -> tuple[str, str]:
@@ -48,6 +64,16 @@ def _positive(value: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
     if not number > 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {value!r}")
+    return number
+
+
+def _speed(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if not number >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value!r}")
     return number
 
 
@@ -83,6 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--print-demo-credentials", action="store_true",
                         help='print the demo credentials of --seed as JSON {"key_id": ..., "secret_key": ...} '
                              "and exit")
+    parser.add_argument("--replay", action="append", default=[], metavar="FILE",
+                        help="serve a recording of 'python -m pmsync record' (repeatable, one per "
+                             "subscription type): a subscription of its type gets its frames, with "
+                             "request ids rewritten; the simulated exchange publishes nothing")
+    parser.add_argument("--speed", type=_speed, default=1.0,
+                        help="replay speed: 1.0 keeps the recorded spacing, 2.0 is twice as fast, "
+                             "0 sends everything at once (default: %(default)s)")
+    parser.epilog = ("Run a command against a fresh server (for CI): mockserver run [options] -- CMD ARGS... "
+                     "exports PM_MOCKSERVER_URL, PM_MOCKSERVER_CONTROL_URL, POLYMARKET_WS_URL, "
+                     "POLYMARKET_KEY_ID and POLYMARKET_SECRET_KEY to CMD and exits with its status.")
     return parser
 
 
@@ -98,11 +134,77 @@ def server_from_args(args: argparse.Namespace) -> MockServer:
         auth=not args.no_auth,
         keys=dict(args.key),
         markets=args.markets,
+        replay=getattr(args, "replay", None) or None,
+        replay_speed=getattr(args, "speed", 1.0),
     )
+
+
+def run_command(argv: Sequence[str]) -> int:
+    """``mockserver run [options] -- CMD ARGS...``: serve while ``CMD`` runs; return its exit status.
+
+    ``CMD`` gets the server's URL and demo credentials in its environment (see
+    :data:`RUN_ENV`). SIGTERM is passed on to it; Ctrl-C reaches it from the
+    terminal. The status of a command killed by signal N is 128 + N; a
+    command that cannot be started gives 127.
+    """
+    parser = build_parser()
+    parser.prog = "mockserver run"
+    parser.usage = "mockserver run [server options] -- CMD [ARGS...]"
+    parser.epilog = None
+    argv = list(argv)
+    if "--" in argv:
+        split = argv.index("--")
+        options, command = argv[:split], argv[split + 1:]
+    elif argv and not argv[0].startswith("-"):
+        options, command = [], argv
+    else:
+        options, command = argv, []
+    args = parser.parse_args(options)
+    if not command:
+        parser.error("no command to run: put it after '--'")
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        server = server_from_args(args)
+    except (OSError, ValueError) as exc:
+        parser.error(str(exc))
+    env = dict(os.environ)
+    server.start()
+    try:
+        env.update({
+            "PM_MOCKSERVER_URL": server.url,
+            "PM_MOCKSERVER_CONTROL_URL": server.http_url,
+            "POLYMARKET_WS_URL": server.url,
+            "POLYMARKET_KEY_ID": server.demo_key_id,
+            "POLYMARKET_SECRET_KEY": server.demo_secret_key,
+        })
+        print(f"mockserver ready on {server.url}; running: {shlex.join(command)}", file=sys.stderr, flush=True)
+        try:
+            proc = subprocess.Popen(command, env=env)
+        except OSError as exc:
+            print(f"mockserver run: cannot run {command[0]!r}: {exc}", file=sys.stderr, flush=True)
+            return 126 if isinstance(exc, PermissionError) else 127
+
+        def forward(signum: int, frame: FrameType | None) -> None:
+            proc.send_signal(signum)
+
+        previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, forward),
+                    signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN)}
+        try:
+            status = proc.wait()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    finally:
+        server.stop()
+    return status if status >= 0 else 128 - status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:
+        return run_command(argv[1:])
     args = build_parser().parse_args(argv)
     if args.print_demo_credentials:
         key_id, secret = demo_credentials(args.seed)

@@ -42,6 +42,8 @@ from websockets.sync.server import Server, ServerConnection, serve
 from . import faults as _faults
 from .exchange import MARKET_STATES, Enum, Event, Exchange
 from .protocol import DIALECTS, ENDPOINTS, PAYLOAD_KEYS, ProtocolError, parse_request, render
+from .replay import Recording, Replayer
+from .replay import play as _play_replay
 
 __all__ = [
     "ConnectionInfo",
@@ -347,6 +349,8 @@ class MockServer:
         reject_replayed_signatures: bool = False,
         close_timeout: float = 2.0,
         max_message_size: int = 1 << 20,
+        replay: Iterable[Recording | str | Path] | None = None,
+        replay_speed: float = 1.0,
     ) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"dialect must be 'snake' or 'camel', got {dialect!r}")
@@ -377,6 +381,11 @@ class MockServer:
             self._keys[key_id] = _public_key(public)
         self._exchange = Exchange(seed, markets, self.clock)
         self._known_slugs = frozenset(self._exchange.slugs)
+        #: Recorded sessions served on subscribe instead of the simulated exchange
+        #: (``replay=`` paths or :class:`~mockserver.replay.Recording` objects; see ``--replay``).
+        self.replayer = Replayer(replay, replay_speed) if replay else None
+        if self.replayer is not None:
+            self._known_slugs = self._known_slugs | self.replayer.market_slugs
         self._faults = _faults.Faults()
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -727,8 +736,11 @@ class MockServer:
                 return
             sub = _Subscription(req.request_id, req.subscription_type, req.market_slugs)
             conn.subs[req.request_id] = sub
-            for message in self._snapshot(sub):
-                self._enqueue(conn, message, sub)
+            if self.replayer is not None:
+                self._start_replay(conn, sub)
+            else:
+                for message in self._snapshot(sub):
+                    self._enqueue(conn, message, sub)
             self._cond.notify_all()
 
     def _send_error(self, conn: _Conn, request_id: str, message: str) -> None:
@@ -757,8 +769,35 @@ class MockServer:
             return [self._wrap(sub, "market_data_lite", ex.market_data_lite(s)) for s in sub.slugs]
         return []
 
+    def _start_replay(self, conn: _Conn, sub: _Subscription) -> None:
+        """Replay mode: play the recorded frames of ``sub``'s type to it, on a thread of its own."""
+        assert self.replayer is not None
+        frames = self.replayer.frames_for(conn.path, sub.type)
+        if not frames:
+            log.info("connection %d: no recording of %s to replay", conn.id, sub.type)
+            return
+
+        def send(payload: str | bytes) -> bool:
+            if not sub.active or conn.dropped or self._stopping.is_set():
+                return False
+            conn.queue.put(_Out(payload, sub, fault=True))  # recorded frames are sent as they came
+            return True
+
+        def wait(seconds: float) -> bool:
+            return self._stopping.wait(seconds) or not sub.active
+
+        thread = threading.Thread(
+            target=_play_replay, args=(frames, sub.request_id, self.replayer.speed, send, wait, time.monotonic),
+            name=f"mockserver-replay-{conn.id}-{sub.request_id}", daemon=False)
+        with self._lock:
+            self._aux_threads = [t for t in self._aux_threads if t.is_alive()]
+            self._aux_threads.append(thread)
+        thread.start()
+
     def _publish(self, events: Iterable[Event]) -> None:
         """Route events to matching live subscriptions (call with the lock held)."""
+        if self.replayer is not None:
+            return  # replay mode: only recorded frames are sent
         conns = [self._conns[k] for k in sorted(self._conns)]
         for event in events:
             types, key = PAYLOAD_KEYS[event.kind]

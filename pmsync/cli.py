@@ -1,8 +1,10 @@
-"""Command line: ``python -m pmsync demo`` and ``python -m pmsync stream``.
+"""Command line: ``python -m pmsync demo``, ``stream`` and ``record``.
 
 ``demo`` runs both clients against an in-process mock server and prints a live
 feed; ``stream`` prints one JSON line per event from a real (or mock) endpoint,
-with credentials from ``POLYMARKET_KEY_ID`` / ``POLYMARKET_SECRET_KEY``.
+with credentials from ``POLYMARKET_KEY_ID`` / ``POLYMARKET_SECRET_KEY``;
+``record`` writes every frame of one subscription to a JSON-lines file that
+``python -m mockserver --replay`` serves back.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .codec import Event, to_plain
 from .enums import MarketSubscriptionType, PrivateSubscriptionType, WireEnum
 from .errors import PmsyncError
 
-__all__ = ["build_parser", "describe", "main"]
+__all__ = ["build_parser", "describe", "main", "run_record"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,11 +68,35 @@ def build_parser() -> argparse.ArgumentParser:
         "order_snapshot, position, account_balance, rfq",
     )
     stream.add_argument("--slug", action="append", default=[], help="market slug (repeatable)")
-    stream.add_argument("--base-url", default=DEFAULT_BASE_URL, help=f"default {DEFAULT_BASE_URL}")
+    stream.add_argument("--base-url", default=None,
+                        help=f"default $POLYMARKET_WS_URL, else {DEFAULT_BASE_URL}")
     stream.add_argument("--dialect", choices=("snake", "camel"), default="snake",
                         help="dialect of the requests sent (default snake)")
     stream.add_argument("--seconds", type=float, default=None, help="stop after this long")
     stream.add_argument("--heartbeats", action="store_true", help="print heartbeats too")
+
+    record = commands.add_parser(
+        "record",
+        help="write every frame of one subscription to a JSON-lines file",
+        description=(
+            "Connect with credentials from POLYMARKET_KEY_ID and POLYMARKET_SECRET_KEY, "
+            "subscribe, and write a header line then one line {\"t\": <receive time>, "
+            "\"text\": <frame>} per frame received (heartbeats included) until Ctrl-C, "
+            "--seconds or --count. Serve it back with: python -m mockserver --replay FILE"
+        ),
+    )
+    record.add_argument("--endpoint", choices=("markets", "private"), required=True)
+    record.add_argument("--type", required=True, dest="type_", metavar="TYPE",
+                        help="subscription type, as for stream")
+    record.add_argument("--slug", action="append", default=[], help="market slug (repeatable)")
+    record.add_argument("--base-url", default=None,
+                        help=f"default $POLYMARKET_WS_URL, else {DEFAULT_BASE_URL}")
+    record.add_argument("--dialect", choices=("snake", "camel"), default="snake",
+                        help="dialect of the requests sent (default snake)")
+    record.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    record.add_argument("--count", type=int, default=None, metavar="N",
+                        help="stop after N frames other than heartbeats")
+    record.add_argument("--out", required=True, metavar="FILE", help="output file ('-': stdout)")
     return parser
 
 
@@ -261,12 +287,63 @@ def run_stream(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return 0
 
 
+def run_record(args: argparse.Namespace) -> int:
+    """The ``record`` command; returns the exit status."""
+    from .recording import FrameRecorder
+
+    try:
+        credentials = Credentials.from_env()
+    except PmsyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sub_type = _subscription_type(args.endpoint, args.type_)
+    cls = MarketsClient if args.endpoint == "markets" else PrivateClient
+    out: TextIO = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")
+    try:
+        try:
+            client = cls(credentials, base_url=args.base_url, dialect=args.dialect,
+                         on_error=lambda exc: print(f"error: {exc}", file=sys.stderr, flush=True))
+        except PmsyncError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        recorder = FrameRecorder(out, endpoint=args.endpoint, subscription_type=sub_type.value,
+                                 market_slugs=args.slug, url=client.url)
+        client.on_frame = recorder
+        deadline = None if args.seconds is None else time.monotonic() + args.seconds
+        try:
+            client.subscribe(sub_type, args.slug or None)
+            client.connect()
+            while not client.closed:
+                if args.count is not None and recorder.wait_for(args.count, 0.05):
+                    break
+                if args.count is None:
+                    client._done.wait(0.05)
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+            if client._fatal is not None:
+                raise client._fatal
+        except KeyboardInterrupt:
+            pass
+        except PmsyncError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            client.close()
+        print(f"recorded {recorder.count} frame(s) to {args.out}", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        if out is not sys.stdout:
+            out.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m pmsync`` and the ``pmsync`` script."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "demo":
             return run_demo(args.seconds, args.seed, args.dialect, args.quiet)
+        if args.command == "record":
+            return run_record(args)
         return run_stream(args)
     except KeyboardInterrupt:
         return 130
