@@ -437,7 +437,7 @@ class Connection:
             raise ConnectionClosed(f"{self.url}: cannot connect: {exc}") from None
         finally:
             self._pending = None
-        ws.sock = BufferedSocket(ws.sock)  # recv served from a 64 KiB buffer
+        ws.sock = BufferedSocket(ws.sock)  # type: ignore[assignment]  # recv from a 64 KiB buffer
         ws.settimeout(self.options.heartbeat_timeout or None)
         return ws
 
