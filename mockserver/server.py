@@ -19,6 +19,7 @@ import json
 import logging
 import queue
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -133,6 +134,12 @@ class Journal:
         """Forget every entry."""
         with self._lock:
             self._entries.clear()
+
+    def forget(self, conn_ids: Iterable[int]) -> None:
+        """Forget the entries of these connections (long runs check closed ones, then prune)."""
+        ids = set(conn_ids)
+        with self._lock:
+            self._entries = [e for e in self._entries if e.conn_id not in ids]
 
     def entries(
         self, direction: str | None = None, conn_id: int | None = None, path: str | None = None
@@ -351,6 +358,9 @@ class MockServer:
         max_message_size: int = 1 << 20,
         replay: Iterable[Recording | str | Path] | None = None,
         replay_speed: float = 1.0,
+        ssl_context: ssl.SSLContext | None = None,
+        open_timeout: float = 10.0,
+        max_subscriptions: int = 200,
     ) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"dialect must be 'snake' or 'camel', got {dialect!r}")
@@ -360,6 +370,10 @@ class MockServer:
             raise ValueError("tick_interval must be > 0")
         if page_size < 1:
             raise ValueError("page_size must be >= 1")
+        if not open_timeout > 0:
+            raise ValueError("open_timeout must be > 0")
+        if max_subscriptions < 1:
+            raise ValueError("max_subscriptions must be >= 1")
         self.host = host
         self._requested_port = port
         self.seed = seed
@@ -373,6 +387,13 @@ class MockServer:
         self.reject_replayed_signatures = reject_replayed_signatures
         self.close_timeout = close_timeout
         self.max_message_size = max_message_size
+        #: TLS: with a context the server speaks ``wss://`` (and ``https://`` for the control API).
+        self.ssl_context = ssl_context
+        #: Seconds a client has to complete its opening handshake (a stalled one is dropped).
+        self.open_timeout = float(open_timeout)
+        #: Live subscriptions allowed per connection; one more gets an ``error`` response.
+        self.max_subscriptions = max_subscriptions
+        self._opened: list[tuple[int, str]] = []
         self.demo_key_id, self.demo_secret_key = demo_credentials(seed)
         self._keys: dict[str, Ed25519PublicKey] = {}
         demo_public = base64.b64decode(self.demo_secret_key)[32:]
@@ -428,8 +449,9 @@ class MockServer:
             compression=None,
             ping_interval=None,
             close_timeout=self.close_timeout,
-            open_timeout=10,
+            open_timeout=self.open_timeout,
             max_size=self.max_message_size,
+            ssl=self.ssl_context,
             logger=_ws_logger,
         )
         self._port = self._server.socket.getsockname()[1]
@@ -486,12 +508,12 @@ class MockServer:
     @property
     def url(self) -> str:
         """Base WebSocket URL, e.g. ``ws://127.0.0.1:54321`` (append an endpoint path)."""
-        return f"ws://{self.host}:{self._port}"
+        return f"{'wss' if self.ssl_context is not None else 'ws'}://{self.host}:{self._port}"
 
     @property
     def http_url(self) -> str:
         """Base HTTP URL of the control API, e.g. ``http://127.0.0.1:54321``."""
-        return f"http://{self.host}:{self._port}"
+        return f"{'https' if self.ssl_context is not None else 'http'}://{self.host}:{self._port}"
 
     @property
     def uptime(self) -> float:
@@ -615,6 +637,12 @@ class MockServer:
         with self._lock:
             return list(self._handshakes)
 
+    @property
+    def opened_connections(self) -> list[tuple[int, str]]:
+        """``(conn_id, path)`` of every connection accepted since start or :meth:`clear`, in order."""
+        with self._lock:
+            return list(self._opened)
+
     # ----------------------------------------------------------- connections
 
     def _handler(self, ws: ServerConnection) -> None:
@@ -622,6 +650,7 @@ class MockServer:
         with self._cond:
             conn = _Conn(next(self._conn_ids), ws, ws.mock_endpoint, ws.mock_dialect)
             self._conns[conn.id] = conn
+            self._opened.append((conn.id, conn.path))
             self._cond.notify_all()
         writer = threading.Thread(target=self._writer, args=(conn,),
                                   name=f"mockserver-writer-{conn.id}", daemon=False)
@@ -733,6 +762,10 @@ class MockServer:
             assert req.subscription_type is not None
             if req.request_id in conn.subs:
                 self._send_error(conn, req.request_id, f"request id {req.request_id!r} is already live")
+                return
+            if len(conn.subs) >= self.max_subscriptions:
+                self._send_error(conn, req.request_id,
+                                 f"too many subscriptions on this connection (limit {self.max_subscriptions})")
                 return
             sub = _Subscription(req.request_id, req.subscription_type, req.market_slugs)
             conn.subs[req.request_id] = sub
@@ -904,6 +937,7 @@ class MockServer:
             self._exchange.reset()
             self.journal.clear()
             self._handshakes.clear()
+            self._opened.clear()
             self._seen_signatures.clear()
             self._errors.clear()
 
