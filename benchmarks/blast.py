@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import socket
 import sys
 import time
 from functools import lru_cache
@@ -87,6 +88,8 @@ def parse_job(path: str) -> tuple[str, int, str, float]:
 def handler(ws: ServerConnection) -> None:
     assert ws.request is not None
     dialect, n, mix, rate = parse_job(ws.request.path)
+    # No Nagle: a stamped frame must not wait for the ACK of the previous one.
+    ws.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         if rate <= 0:
             chunks, _, _ = frames(dialect, n, mix)
@@ -102,7 +105,7 @@ def handler(ws: ServerConnection) -> None:
             for i in range(n):
                 target = start + i * interval
                 while (delay := target - time.perf_counter()) > 0:
-                    time.sleep(delay if delay > 0.002 else 0)
+                    time.sleep(delay)  # no busy wait: the client needs the other core
                 template[payload]["bench_ns"] = time.time_ns()
                 ws.send(json.dumps(template, separators=(",", ":")))
         ws.close()
