@@ -22,10 +22,13 @@ PYTHON = sys.executable
 class Proc:
     """A child process whose stdout is collected line by line by a named thread."""
 
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path = ROOT, name: str = "proc") -> None:
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path = ROOT, name: str = "proc",
+                 new_session: bool = False) -> None:
         self.args = args
+        self.new_session = new_session
         self.popen = subprocess.Popen(
-            args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+            args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+            start_new_session=new_session)
         self.lines: list[str] = []
         self.stderr = ""
         self._cond = threading.Condition()
@@ -79,7 +82,10 @@ class Proc:
     def kill(self) -> None:
         """Kill the process and join the output threads."""
         if self.popen.poll() is None:
-            self.popen.kill()
+            if self.new_session:
+                os.killpg(self.popen.pid, signal.SIGKILL)   # the whole group: `mockserver run` and its command
+            else:
+                self.popen.kill()
         self.popen.wait(10)
         self._reader.join(10)
         self._err.join(10)
