@@ -299,11 +299,13 @@ class StreamTap:
     # --------------------------------------------------------- callbacks
 
     def on_connect(self) -> None:
+        """Client callback: a connection is up; a new segment begins."""
         with self._lock:
             self.segments.append(Segment(len(self.segments), time.monotonic()))
             self._lock.notify_all()
 
     def on_disconnect(self, error: BaseException | None) -> None:
+        """Client callback: the current segment ends (``error`` is ``None`` on ``close()``)."""
         now = time.monotonic()
         with self._lock:
             if not self.segments or self.segments[-1].disconnected_at is not None:
@@ -324,6 +326,7 @@ class StreamTap:
         return self.segments[-1]
 
     def on_event(self, event: Any) -> None:
+        """Client callback for every data event: record its frame digest in the current segment."""
         raw = getattr(event, "raw", None)
         now = time.monotonic()
         with self._lock:
@@ -353,6 +356,7 @@ class StreamTap:
         return all(seg.resync[rid] >= n for rid, n in self.expected.items())
 
     def on_error(self, error: BaseException) -> None:
+        """Client callback: an error reported by the client (decode errors, fatal errors)."""
         name = type(error).__name__
         raw = getattr(error, "raw", None)
         with self._lock:
@@ -366,6 +370,7 @@ class StreamTap:
             self.problems.append(f"{self.name}: unexpected on_error({name}: {error})")
 
     def on_callback_error(self, error: BaseException, event: Any) -> None:
+        """Client callback: one of the tap's callbacks raised (counted, never expected)."""
         with self._lock:
             self.callback_errors += 1
             self.problems.append(f"{self.name}: on_callback_error({error!r})")
@@ -392,6 +397,7 @@ class StreamTap:
 
     @property
     def reconnects(self) -> int:
+        """How many times the client reconnected (segments after the first)."""
         with self._lock:
             return max(0, len(self.segments) - 1)
 

@@ -26,7 +26,9 @@ __all__ = [
     "subscription_type_name",
 ]
 
+#: The two JSON spellings the server reads and writes (WIRE.md §3).
 DIALECTS = ("snake", "camel")
+#: Most market slugs one subscribe request may carry (WIRE.md §4).
 MAX_SLUGS = 100
 
 #: Subscription types per endpoint: wire name → number (``None``: no published number).

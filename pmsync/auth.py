@@ -23,7 +23,9 @@ from .errors import ConfigurationError
 
 __all__ = ["Credentials", "ENV_KEY_ID", "ENV_SECRET_KEY", "PATHS"]
 
+#: Environment variable of the API key id, read by :meth:`Credentials.from_env`.
 ENV_KEY_ID = "POLYMARKET_KEY_ID"
+#: Environment variable of the base64 secret key, read by :meth:`Credentials.from_env`.
 ENV_SECRET_KEY = "POLYMARKET_SECRET_KEY"
 #: The two endpoint paths that may be signed.
 PATHS = ("/v1/ws/private", "/v1/ws/markets")
