@@ -20,6 +20,14 @@ from decimal import Decimal
 
 import pmsync
 
+_print_lock = threading.Lock()
+
+
+def say(line: str) -> None:
+    """Print one whole line: callbacks (reader thread) and main print concurrently."""
+    with _print_lock:
+        print(line, flush=True)
+
 
 class Ledger:
     """Positions (market slug -> net shares) and cash, kept from stream events."""
@@ -33,13 +41,13 @@ class Ledger:
     def on_balance_snapshot(self, event: pmsync.Event) -> None:
         with self.lock:
             self.balance = event.data.balances[0].current_balance
-        print(f"balance {self.balance}", flush=True)
+        say(f"balance {self.balance}")
 
     def on_balance_update(self, event: pmsync.Event) -> None:
         after = event.data.balance_change.after_balance
         with self.lock:
             self.balance = after.current_balance
-        print(f"balance {after.current_balance} ({event.data.balance_change.description})", flush=True)
+        say(f"balance {after.current_balance} ({event.data.balance_change.description})")
 
     def on_position_update(self, event: pmsync.Event) -> None:
         after = event.data.after_position
@@ -47,7 +55,7 @@ class Ledger:
         with self.lock:
             self.positions[slug] = after.net
             self.fills += 1
-        print(f"position {slug} {after.net}", flush=True)
+        say(f"position {slug} {after.net}")
 
     def as_json(self) -> str:
         with self.lock:
@@ -70,16 +78,17 @@ def main(argv: list[str]) -> int:
     client.subscribe_balances()
     client.subscribe_positions()
     try:
+        client.connect()
+        say("connected")
         if seconds is None:
             client.run_forever()                # until Ctrl-C
         else:
-            client.connect()
             time.sleep(seconds)
     except KeyboardInterrupt:
         pass
     finally:
         client.close()
-        print("LEDGER " + ledger.as_json(), flush=True)
+        say("LEDGER " + ledger.as_json())
     return 0
 
 

@@ -20,13 +20,13 @@ def _count(lines: list[str], prefix: str) -> int:
 
 def test_legacy_ledger_matches_the_exchange_after_fills(server: MockServer, run: Callable[..., Proc]) -> None:
     proc = run(PYTHON, str(EXAMPLES / "legacy_ledger.py"), server.url, name="ledger")
-    proc.wait_lines(lambda lines: _count(lines, "balance ") >= 1)          # the snapshot
+    proc.wait_lines(lambda lines: "connected" in lines and _count(lines, "balance ") >= 1)  # the snapshot
     server.wait_for_subscription("SUBSCRIPTION_TYPE_POSITION")
     fills = 3
     filled = {event.slug for _ in range(fills) for event in server.inject_fill() if event.kind == "position"}
     proc.wait_lines(lambda lines: _count(lines, "position ") == fills
                     and _count(lines, "balance ") == 1 + fills)
-    assert proc.interrupt() == 0                                             # Ctrl-C prints the ledger
+    assert proc.interrupt() == 0, proc.stderr                                # Ctrl-C prints the ledger
     ledger = json.loads(next(line for line in proc.lines if line.startswith("LEDGER "))[len("LEDGER "):])
     account = server.exchange.account
     assert Decimal(ledger["balance"]) == account.cash
