@@ -429,9 +429,9 @@ class _Client:
 
         Connects first if needed. Ctrl-C closes the client and returns.
         """
-        if self._conn is None and not self._closed:
-            self.connect()
         try:
+            if self._conn is None and not self._closed:
+                self.connect()
             while not self._done.wait(0.2):
                 pass
         except KeyboardInterrupt:

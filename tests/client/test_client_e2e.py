@@ -500,3 +500,16 @@ def test_secret_and_signature_never_logged(
     text = caplog.text + repr(client) + str(client) + json.dumps(client.stats())
     for needle in [secret, raw.hex(), raw[:32].hex(), *filter(None, signatures)]:
         assert needle not in text
+
+
+def test_ctrl_c_during_run_forever_connect_closes_cleanly(
+    pm_mockserver: Any, make_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client()
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(client, "connect", interrupted)
+    client.run_forever()  # returns instead of raising
+    assert client.closed and not pmsync_threads()
