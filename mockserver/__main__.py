@@ -19,6 +19,7 @@ import logging
 import os
 import shlex
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -119,7 +120,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser.epilog = ("Run a command against a fresh server (for CI): mockserver run [options] -- CMD ARGS... "
                      "exports PM_MOCKSERVER_URL, PM_MOCKSERVER_CONTROL_URL, POLYMARKET_WS_URL, "
                      "POLYMARKET_KEY_ID and POLYMARKET_SECRET_KEY to CMD and exits with its status.")
+    limits = parser.add_argument_group("TLS and per-connection limits")
+    limits.add_argument("--certfile", default=None, metavar="PEM",
+                        help="serve wss:// (and https:// for the control API) with this certificate chain")
+    limits.add_argument("--keyfile", default=None, metavar="PEM",
+                        help="private key of --certfile (if not inside it)")
+    limits.add_argument("--open-timeout", type=_positive, default=10.0, metavar="SECONDS",
+                        help="a client must complete its opening handshake within this time (default: %(default)s)")
+    limits.add_argument("--max-subscriptions", type=int, default=200, metavar="N",
+                        help="live subscriptions per connection; one more gets an error response "
+                             "(default: %(default)s)")
+    limits.add_argument("--max-message-size", type=int, default=1 << 20, metavar="BYTES",
+                        help="largest client frame; a larger one closes the connection with 1009 "
+                             "(default: %(default)s)")
+    chaos = parser.add_argument_group("chaos (seeded fault injection, see mockserver.chaos)")
+    chaos.add_argument("--chaos-seed", type=int, default=None, metavar="N",
+                       help="inject faults at seeded random intervals: drops, close 1001/1011, heartbeat "
+                            "stalls, 503 handshakes with Retry-After, malformed frames, unknown payloads")
+    chaos.add_argument("--chaos-rate", type=_positive, default=1.0, metavar="PER_SECOND",
+                       help="mean faults per second with --chaos-seed (default: %(default)s)")
     return parser
+
+
+def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+    certfile = getattr(args, "certfile", None)
+    if certfile is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certfile, getattr(args, "keyfile", None))
+    return context
 
 
 def server_from_args(args: argparse.Namespace) -> MockServer:
@@ -136,6 +165,10 @@ def server_from_args(args: argparse.Namespace) -> MockServer:
         markets=args.markets,
         replay=getattr(args, "replay", None) or None,
         replay_speed=getattr(args, "speed", 1.0),
+        ssl_context=_ssl_context(args),
+        open_timeout=getattr(args, "open_timeout", 10.0),
+        max_subscriptions=getattr(args, "max_subscriptions", 200),
+        max_message_size=getattr(args, "max_message_size", 1 << 20),
     )
 
 
@@ -219,12 +252,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     server = server_from_args(args)
+    schedule = None
     try:
         server.start()
         print(f"mockserver ready on {server.url} (control API: {server.http_url}/control/)", flush=True)
+        if args.chaos_seed is not None:
+            from .chaos import FaultSchedule
+
+            schedule = FaultSchedule(server, args.chaos_seed, rate=args.chaos_rate).start()
         while not stop.wait(0.5):
             pass
     finally:
+        if schedule is not None:
+            schedule.stop()
+            logging.getLogger("mockserver.cli").warning("chaos: %d fault(s) injected: %s",
+                                                        len(schedule.injected), schedule.counts())
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
