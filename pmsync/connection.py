@@ -13,7 +13,6 @@ import logging
 import random
 import socket
 import ssl
-import struct
 import threading
 import time
 from collections.abc import Callable
@@ -46,9 +45,6 @@ _RETRYABLE_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
 #: Bytes read from the socket at a time by :class:`BufferedSocket`.
 READ_SIZE = 64 * 1024
 
-_U16 = struct.Struct("!H").unpack_from
-_U64 = struct.Struct("!Q").unpack_from
-
 
 class BufferedSocket:
     """A socket (plain or TLS) whose ``recv`` is served from a 64 KiB read buffer.
@@ -62,12 +58,6 @@ class BufferedSocket:
     ``recv`` on an empty buffer blocks on the real socket with its timeout (the
     heartbeat watchdog) and raises what it raises. ``pending()`` counts the
     buffered bytes too (plus the TLS layer's, for an ``ssl.SSLSocket``).
-
-    :meth:`next_frame` is the reader's fast path: it returns the next complete,
-    unfragmented, unmasked text or binary frame straight from the buffer, and
-    ``None`` for anything else (control frames, fragments, a frame not yet fully
-    buffered), which then goes through websocket-client as before. Frames are
-    only ever taken whole, so the two paths never split one.
     """
 
     __slots__ = ("sock", "_data", "_pos")
@@ -93,36 +83,6 @@ class BufferedSocket:
             self._data, self._pos = b"", 0
             return data
         return data[pos:end]
-
-    def next_frame(self) -> tuple[int, bytes] | None:
-        """The next simple data frame if it is wholly buffered, else ``None``."""
-        data = self._data
-        pos = self._pos
-        avail = len(data) - pos
-        if avail < 2:
-            return None
-        first = data[pos]
-        length = data[pos + 1]
-        # FIN set, no RSV bits, text (1) or binary (2); unmasked (server frames).
-        if (first != 0x81 and first != 0x82) or length & 0x80:
-            return None
-        if length < 126:
-            start = pos + 2
-        elif length == 126:
-            if avail < 4:
-                return None
-            length = _U16(data, pos + 2)[0]
-            start = pos + 4
-        else:
-            if avail < 10:
-                return None
-            length = _U64(data, pos + 2)[0]
-            start = pos + 10
-        end = start + length
-        if end > len(data):
-            return None
-        self._pos = end
-        return first & 0x0F, data[start:end]
 
     def pending(self) -> int:
         """Bytes readable without blocking: buffered, plus the TLS layer's."""
@@ -532,27 +492,19 @@ class Connection:
         timeout = self.options.heartbeat_timeout or None
         shortened = False
         quiet_since = monotonic()
-        sock = ws.sock
-        next_frame = sock.next_frame if isinstance(sock, BufferedSocket) else None
         healthy_at = self._opened_at + HEALTHY_AFTER
         while True:
-            # Fast path: a whole data frame already in the buffer (no system call,
-            # no frame object). Anything else goes through websocket-client.
-            fast = next_frame() if next_frame is not None else None
-            if fast is not None:
-                opcode, data = fast
-            else:
-                try:
-                    opcode, frame = ws.recv_data_frame(True)
-                except websocket.WebSocketTimeoutException:
-                    return ConnectionClosed(
-                        f"{self.name}: no message for {timeout} s (heartbeat watchdog)"
-                    )
-                except (OSError, websocket.WebSocketException, ValueError) as exc:
-                    return ConnectionClosed(
-                        f"{self.name}: connection lost: {exc or type(exc).__name__}"
-                    )
-                data = frame.data
+            try:
+                opcode, frame = ws.recv_data_frame(True)
+            except websocket.WebSocketTimeoutException:
+                return ConnectionClosed(
+                    f"{self.name}: no message for {timeout} s (heartbeat watchdog)"
+                )
+            except (OSError, websocket.WebSocketException, ValueError) as exc:
+                return ConnectionClosed(
+                    f"{self.name}: connection lost: {exc or type(exc).__name__}"
+                )
+            data = frame.data
             now = monotonic()
             self.last_frame = now
             if opcode == OPCODE_TEXT or opcode == OPCODE_BINARY:
