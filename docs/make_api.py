@@ -122,6 +122,13 @@ def missing_docstrings() -> list[str]:
     return sorted(set(missing))
 
 
+#: Constants whose value depends on the environment: described, not printed, so
+#: that the reference is the same wherever it is generated.
+RUNTIME_VALUES = {
+    "pmsync.codec.BACKEND": "'orjson' when orjson is installed, else 'json'",
+}
+
+
 def _value_repr(value: Any) -> str:
     """A repr that is the same from run to run (sets sorted, no addresses), recursively."""
     if isinstance(value, (set, frozenset)):
@@ -206,7 +213,7 @@ def _section(module: ModuleType) -> list[str]:
         elif _is_documented_object(obj):
             lines += [f"### `{qual}`", "", "```python", f"def {name}{_signature(obj)}", "```", "", _doc(obj) or "", ""]
         else:
-            value = _value_repr(obj)
+            value = RUNTIME_VALUES.get(qual) or _value_repr(obj)
             if len(value) > 300:
                 value = value[:300] + " …"
             lines += [f"### `{qual}`", "", f"`{value}`", "", _constant_comment(module, name) or "", ""]

@@ -243,6 +243,7 @@ def test_401_on_reconnect_is_fatal_and_run_forever_raises(pm_mockserver: Any, ma
     errors = Recorder()
     client = make_client(on_error=errors)
     client.connect()
+    pm_mockserver.wait_for_connection(path=MARKETS)  # the server has registered it
     pm_mockserver.reject_handshakes(5, status=401, body="invalid signature")
     pm_mockserver.drop_connections()
     with pytest.raises(pmsync.AuthenticationError) as info:
@@ -437,6 +438,7 @@ def test_close_during_backoff_returns_promptly(pm_mockserver: Any, make_client: 
     disconnects = Recorder()
     client = make_client(backoff_initial=5.0, backoff_max=5.0, on_disconnect=disconnects)
     client.connect()
+    pm_mockserver.wait_for_connection(path=MARKETS)  # the server has registered it
     pm_mockserver.reject_handshakes(10, status=503)
     pm_mockserver.drop_connections()
     disconnects.wait_count(1)

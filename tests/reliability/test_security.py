@@ -23,7 +23,7 @@ import websocket
 import pmsync
 from mockserver import MockServer, demo_credentials
 
-from ..client.conftest import Recorder
+from ..client.conftest import Recorder, wait_until
 
 PRIVATE = "/v1/ws/private"
 LOGGERS = ("pmsync", "mockserver", "mockserver.websockets", "websocket", "websockets")
@@ -105,8 +105,13 @@ def test_no_secret_or_signature_in_logs_or_reprs(
         for sub in seen[3:]:
             seen.append(sub.wait_snapshot(10))
         # reconnects: an abrupt drop, then a close frame
+        first = server.wait_for_connection(path="private").id
         server.drop_connections("private")
         connects.wait_count(2)
+        # The client's on_connect can run before the server has registered the
+        # new connection: wait for it, or the close below would find none.
+        wait_until(lambda: server.wait_for_connection(path="private").id > first, 5,
+                   "the server to register the reconnection")
         server.close_connections(1011, "bye", "private")
         connects.wait_count(3)
         # errors: a malformed frame, a refused subscription
