@@ -53,30 +53,26 @@ def _sorted(levels: tuple[BookLevel, ...], reverse: bool) -> tuple[BookLevel, ..
 
 
 class BookCache:
-    """Latest :class:`OrderBook` per market slug; safe to read from any thread."""
+    """Latest :class:`OrderBook` per market slug; safe to read from any thread.
+
+    One thread (the client's reader) updates it. A full book is kept as the
+    latest :class:`MarketData` and made into an :class:`OrderBook` (sorted best
+    first) when it is first asked for, so that a stream nobody reads costs one
+    dict store per event.
+    """
 
     def __init__(self) -> None:
-        self._books: dict[str, OrderBook] = {}
+        # slug → OrderBook (from lite events) or the latest MarketData (full books)
+        self._books: dict[str, OrderBook | MarketData] = {}
+        # slug → (the MarketData, the OrderBook made of it): made once per event
+        self._built: dict[str, tuple[MarketData, OrderBook]] = {}
         self._lock = threading.Lock()
 
     def update_full(self, data: MarketData) -> None:
         """Replace a market's book with a full book."""
         slug = data.market_slug
-        if not slug:
-            return
-        bids = _sorted(data.bids, reverse=True)
-        offers = _sorted(data.offers, reverse=False)
-        book = OrderBook(
-            market_slug=slug,
-            bids=bids,
-            offers=offers,
-            best_bid=bids[0].px.value if bids and bids[0].px is not None else None,
-            best_ask=offers[0].px.value if offers and offers[0].px is not None else None,
-            full=True,
-            transact_time=data.transact_time,
-        )
-        with self._lock:
-            self._books[slug] = book
+        if slug:
+            self._books[slug] = data  # one atomic store; the book is made in get()
 
     def update_lite(self, data: MarketDataLite) -> None:
         """Set best bid/ask of a market that has no full book."""
@@ -85,7 +81,7 @@ class BookCache:
             return
         with self._lock:
             current = self._books.get(slug)
-            if current is not None and current.full:
+            if current is not None and (isinstance(current, MarketData) or current.full):
                 return
             self._books[slug] = OrderBook(
                 market_slug=slug,
@@ -95,8 +91,15 @@ class BookCache:
 
     def get(self, slug: str) -> OrderBook | None:
         """The latest book of ``slug``, or ``None``."""
-        with self._lock:
-            return self._books.get(slug)
+        current = self._books.get(slug)
+        if not isinstance(current, MarketData):
+            return current
+        built = self._built.get(slug)
+        if built is not None and built[0] is current:
+            return built[1]
+        book = _full_book(slug, current)
+        self._built[slug] = (current, book)
+        return book
 
     def slugs(self) -> list[str]:
         """Markets with a cached book."""
@@ -107,3 +110,18 @@ class BookCache:
         """Forget every book."""
         with self._lock:
             self._books.clear()
+            self._built.clear()
+
+
+def _full_book(slug: str, data: MarketData) -> OrderBook:
+    bids = _sorted(data.bids, reverse=True)
+    offers = _sorted(data.offers, reverse=False)
+    return OrderBook(
+        market_slug=slug,
+        bids=bids,
+        offers=offers,
+        best_bid=bids[0].px.value if bids and bids[0].px is not None else None,
+        best_ask=offers[0].px.value if offers and offers[0].px is not None else None,
+        full=True,
+        transact_time=data.transact_time,
+    )

@@ -178,6 +178,181 @@ def _amount(value: Any, _: Any = None) -> m.Amount:
     return m.Amount(value=_decimal(value))
 
 
+# --------------------------------------------------------------------------
+# Lazily built nested parts of MarketData (see pmsync.models._Pending).
+#
+# The hooks below validate and convert a part completely (every Decimal is
+# built, every shape and type checked, with the same rules and errors as the
+# eager hooks) but leave the objects unbuilt: the model's slot holds a
+# models._Pending, built on first access from values that cannot fail.
+
+_Pending = m._Pending
+_set_level_px: Callable[[Any, Any], None] = m.BookLevel.__dict__["px"].__set__
+_set_level_qty: Callable[[Any, Any], None] = m.BookLevel.__dict__["qty"].__set__
+_BookLevel = m.BookLevel
+_Amount = m.Amount
+
+
+_D = Decimal
+
+
+def _prep_amount(value: Any) -> tuple[Decimal, str | None]:
+    """What :func:`_amount` would build, as ``(value, currency)``; raises as it does."""
+    if type(value) is dict or isinstance(value, dict):
+        raw = value.get("value")
+        currency = value.get("currency")
+        if currency is not None and type(currency) is not str and not isinstance(currency, str):
+            raise TypeError(f"currency must be a string, got {type(currency).__name__}")
+        if type(raw) is str:  # _decimal's common case, inline
+            try:
+                number = _D(raw)
+            except InvalidOperation:
+                number = _decimal(raw)  # raises its error
+            if number.is_finite():
+                return number, currency
+        return _decimal(raw if raw is not None else "0"), currency
+    return _decimal(value), None
+
+
+def _build_amount(prepared: tuple[Decimal, str | None]) -> m.Amount:
+    amount = _new(_Amount)
+    _set_amount_value(amount, prepared[0])
+    _set_amount_currency(amount, prepared[1])
+    return amount
+
+
+def _build_levels(data: list[tuple[Any, Any]]) -> tuple[m.BookLevel, ...]:
+    levels = []
+    for px, qty in data:
+        level = _new(_BookLevel)
+        if px is not None:
+            amount = _new(_Amount)
+            _set_amount_value(amount, px[0])
+            _set_amount_currency(amount, px[1])
+            px = amount
+        _set_level_px(level, px)
+        _set_level_qty(level, qty)
+        levels.append(level)
+    return tuple(levels)
+
+
+def _lazy_levels(value: Any, _: Any = None) -> Any:
+    """``tuple[BookLevel, ...]`` validated now, built on first access."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    if not value:
+        return ()
+    data = []
+    for item in value:
+        if type(item) is not dict and not isinstance(item, dict):
+            raise TypeError(f"BookLevel: expected an object, got {type(item).__name__}")
+        # "px" and "qty" are spelled the same in both dialects; null = absent.
+        px = item.get("px")
+        qty = item.get("qty")
+        if px is not None:
+            number = None
+            if type(px) is dict:  # the common case inline
+                raw = px.get("value")
+                currency = px.get("currency")
+                if type(raw) is str and (currency is None or type(currency) is str):
+                    try:
+                        number = _D(raw)
+                    except InvalidOperation:
+                        pass
+            if number is not None and number.is_finite():
+                px = (number, currency)
+            else:
+                try:
+                    px = _prep_amount(px)
+                except Exception as exc:
+                    raise _FieldError(f"BookLevel.px: {exc}") from exc
+        if qty is not None:
+            number = None
+            if type(qty) is str:  # _decimal's common case, inline
+                try:
+                    number = _D(qty)
+                except InvalidOperation:
+                    pass
+            if number is not None and number.is_finite():
+                qty = number
+            else:
+                try:
+                    qty = _decimal(qty)
+                except Exception as exc:
+                    raise _FieldError(f"BookLevel.qty: {exc}") from exc
+        data.append((px, qty))
+    return _Pending(_build_levels, data)
+
+
+# MarketStats: field index by both spellings; Amount fields vs Decimal fields.
+_STATS_NAMES = ("last_trade_px", "shares_traded", "open_interest", "high_px", "low_px")
+_STATS_INDEX = {
+    **{name: i for i, name in enumerate(_STATS_NAMES)},
+    **{_to_camel(name): i for i, name in enumerate(_STATS_NAMES)},
+}
+_STATS_AMOUNT = (True, False, False, True, True)
+_STATS_SETTERS = tuple(m.MarketStats.__dict__[name].__set__ for name in _STATS_NAMES)
+_MarketStats = m.MarketStats
+
+
+def _build_stats(data: list[Any]) -> m.MarketStats:
+    stats = _new(_MarketStats)
+    for i, setter in enumerate(_STATS_SETTERS):
+        value = data[i]
+        if value is not None and _STATS_AMOUNT[i]:
+            value = _build_amount(value)
+        setter(stats, value)
+    return stats
+
+
+def _lazy_stats(value: Any, _: Any = None) -> Any:
+    """``MarketStats`` validated now, built on first access."""
+    if type(value) is not dict and not isinstance(value, dict):
+        raise TypeError(f"MarketStats: expected an object, got {type(value).__name__}")
+    data: list[Any] = [None, None, None, None, None]
+    for key, item in value.items():
+        if item is None:
+            continue
+        k = _STATS_INDEX.get(key)
+        if k is None:
+            continue
+        # The common cases inline: {"value": "<decimal>", "currency": "USD"} and "<decimal>".
+        if type(item) is dict:
+            raw = item.get("value")
+            currency = item.get("currency")
+            if type(raw) is str and (currency is None or type(currency) is str) and _STATS_AMOUNT[k]:
+                try:
+                    number = _D(raw)
+                except InvalidOperation:
+                    number = None
+                if number is not None and number.is_finite():
+                    data[k] = (number, currency)
+                    continue
+        elif type(item) is str and not _STATS_AMOUNT[k]:
+            try:
+                number = _D(item)
+            except InvalidOperation:
+                number = None
+            if number is not None and number.is_finite():
+                data[k] = number
+                continue
+        try:
+            data[k] = _prep_amount(item) if _STATS_AMOUNT[k] else _decimal(item)
+        except Exception as exc:
+            raise _FieldError(f"MarketStats.{_STATS_NAMES[k]}: {exc}") from exc
+    return _Pending(_build_stats, data)
+
+
+#: (model, field) → the hook that leaves the field to be built on first access.
+_LAZY_HOOKS: dict[tuple[type[Any], str], Callable[[Any, Any], Any]] = {
+    (m.MarketData, "bids"): _lazy_levels,
+    (m.MarketData, "offers"): _lazy_levels,
+    (m.MarketData, "stats"): _lazy_stats,
+}
+
+
 def _datetime(value: Any, _: Any = None) -> datetime:
     if isinstance(value, str):
         text = value.strip()
@@ -362,8 +537,10 @@ def _model_hook(conv: cattrs.Converter, cls: Any) -> Callable[[Any, Any], Any]:
         index[field.name] = i
         index[_to_camel(field.name)] = i
         ns[f"t{i}"] = field_type = _field_type(field.type)
-        ns[f"h{i}"] = conv.get_structure_hook(field_type)
-        ns[f"s{i}"] = getattr(cls, field.name).__set__
+        ns[f"h{i}"] = _LAZY_HOOKS.get((cls, field.name)) or conv.get_structure_hook(field_type)
+        descriptor = cls.__dict__.get(field.name)
+        ns[f"s{i}"] = (descriptor.raw_set if isinstance(descriptor, m._LazyField)
+                       else getattr(cls, field.name).__set__)
         default = field.default
         if default is attrs.NOTHING:
             init.append(f"    v{i} = _MISSING")
@@ -610,13 +787,28 @@ def decode(text: str | bytes, endpoint: str) -> Event:
             if entry is not None:
                 kind, hook = entry
                 data = hook({} if content is None else content, None)
-                return Event(kind, request_id, sub_type, data, text)
+                # Same object as Event(kind, request_id, sub_type, data, text), without the call.
+                event = _new(Event)
+                _ev_kind(event, kind)
+                _ev_request_id(event, request_id)
+                _ev_subscription_type(event, sub_type)
+                _ev_data(event, data)
+                _ev_raw(event, text)
+                _ev_resync(event, False)
+                return event
     except DecodeError:
         raise
     except Exception as exc:  # noqa: BLE001 - the contract: only DecodeError escapes
         raise DecodeError(f"cannot structure {_payload_name(obj)}: {exc}", text) from None
     return Event("unknown", request_id, sub_type, obj, text)
 
+
+_ev_kind = Event.__dict__["kind"].__set__
+_ev_request_id = Event.__dict__["request_id"].__set__
+_ev_subscription_type = Event.__dict__["subscription_type"].__set__
+_ev_data = Event.__dict__["data"].__set__
+_ev_raw = Event.__dict__["raw"].__set__
+_ev_resync = Event.__dict__["resync"].__set__
 
 _SUB_ENUMS: dict[str, type[PrivateSubscriptionType] | type[MarketSubscriptionType]] = {
     "private": PrivateSubscriptionType,

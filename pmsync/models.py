@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -98,18 +99,94 @@ class MarketData:
     @property
     def best_bid(self) -> Decimal | None:
         """Price of the best bid, or ``None``."""
-        return _level_px(self.bids)
+        levels = _md_bids_get(self, MarketData)
+        if type(levels) is _Pending:
+            return levels.best_px()
+        return _level_px(levels)
 
     @property
     def best_ask(self) -> Decimal | None:
         """Price of the best offer, or ``None``."""
-        return _level_px(self.offers)
+        levels = _md_offers_get(self, MarketData)
+        if type(levels) is _Pending:
+            return levels.best_px()
+        return _level_px(levels)
 
 
 def _level_px(levels: tuple[BookLevel, ...]) -> Decimal | None:
     if levels and levels[0].px is not None:
         return levels[0].px.value
     return None
+
+
+# --------------------------------------------------------------------------
+# Lazily built nested parts (internal).
+#
+# pmsync.codec may leave a nested part of a model unbuilt: the slot then holds a
+# _Pending with the part's content already validated and converted (Decimals,
+# strings), and the part is built from it on first access. Building cannot fail.
+# The slot's descriptor is wrapped by a _LazyField, so every read (attribute
+# access, ==, hash, repr, attrs.evolve/asdict, pickling) sees the built part:
+# the type, values and immutability are those of an eagerly built object.
+
+
+class _Pending:
+    """A validated, not yet built nested part: ``build(data)`` makes it."""
+
+    __slots__ = ("build", "data")
+
+    def __init__(self, build: Callable[[Any], Any], data: Any) -> None:
+        self.build = build
+        self.data = data
+
+    def best_px(self) -> Decimal | None:
+        """For a list of levels prepared as ``((value, currency) | None, qty)``: the
+        first level's price."""
+        data = self.data
+        if data and data[0][0] is not None:
+            value: Decimal = data[0][0][0]
+            return value
+        return None
+
+
+class _LazyField:
+    """Data descriptor over a slot that may hold a :class:`_Pending`."""
+
+    __slots__ = ("raw_get", "raw_set", "raw_delete")
+
+    def __init__(self, member: Any) -> None:
+        self.raw_get = member.__get__
+        self.raw_set = member.__set__
+        self.raw_delete = member.__delete__
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        value = self.raw_get(obj, owner)
+        if type(value) is _Pending:
+            built = value.build(value.data)
+            current = self.raw_get(obj, owner)
+            if type(current) is _Pending:  # another thread may have built it first
+                self.raw_set(obj, built)
+                return built
+            return current
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self.raw_set(obj, value)
+
+    def __delete__(self, obj: Any) -> None:
+        self.raw_delete(obj)
+
+
+def _make_lazy(cls: type[Any], *names: str) -> None:
+    for name in names:
+        setattr(cls, name, _LazyField(cls.__dict__[name]))
+
+
+_md_bids_get: Callable[[Any, Any], Any] = MarketData.__dict__["bids"].__get__
+_md_offers_get: Callable[[Any, Any], Any] = MarketData.__dict__["offers"].__get__
+_make_lazy(MarketData, "bids", "offers", "stats")
 
 
 @attrs.frozen(slots=True, kw_only=True)
