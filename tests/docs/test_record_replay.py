@@ -133,7 +133,7 @@ def test_cli_recording_replays_with_its_spacing(tmp_path: Path, monkeypatch: pyt
     assert [plain(e) for e in events] == expected
     assert {e.request_id for e in events} == {"mine"}
     recorded_gap = data_frames[2]["t"] - data_frames[1]["t"]
-    assert recorded_gap >= 0.4
+    assert recorded_gap >= 0.3  # 0.4 s between sends; receive times jitter by a few ms
     assert times[2] - times[1] >= 0.75 * recorded_gap      # --speed 1 keeps the spacing
 
 
