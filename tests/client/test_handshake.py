@@ -410,7 +410,7 @@ def test_retry_after_http_date_is_honoured(
 ) -> None:
     from email.utils import formatdate
 
-    when = formatdate(time.time() + 2, usegmt=True)  # whole seconds: 1–2 s from now
+    when = formatdate(time.time() + 3, usegmt=True)  # whole seconds: 2–3 s from now
     recorder = serve(httpserver, MARKETS, Recorder(503, "", {"Retry-After": when}))
     client = pmsync.MarketsClient(
         credentials,
