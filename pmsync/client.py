@@ -98,40 +98,60 @@ MAX_MESSAGE_SIZE = 4 * 1024 * 1024
 
 
 class _EventQueue:
-    """The bounded queue behind ``messages()``: drops the oldest when full."""
+    """The bounded queue behind ``messages()``: drops the oldest when full.
+
+    One producer (the reader) puts without a lock: ``deque`` appends and pops
+    are atomic, and the producer takes the condition's lock only to wake a
+    consumer that is waiting. A consumer registers as waiting under the lock
+    *before* it looks at the deque, so an event appended after its look sees
+    the registration and notifies (no lost wake-up).
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._items: collections.deque[Event] = collections.deque()
         self._cond = threading.Condition(threading.Lock())
         self._closed = False
+        self._waiting = 0
         self.dropped = 0
         self.in_use = False
         self._in_burst = False
 
     def put(self, event: Event) -> bool:
         """Add ``event``; return True when this starts a burst of drops."""
-        if self.size <= 0:
+        size = self.size
+        if size <= 0:
             return False
-        with self._cond:
-            starts_burst = False
-            if len(self._items) >= self.size:
-                self._items.popleft()
+        items = self._items
+        starts_burst = False
+        if len(items) >= size:
+            try:
+                items.popleft()
+            except IndexError:  # a consumer emptied it meanwhile
+                pass
+            else:
                 self.dropped += 1
                 starts_burst = not self._in_burst
                 self._in_burst = True
-            else:
-                self._in_burst = False
-            self._items.append(event)
-            self._cond.notify()
+        elif self._in_burst:
+            self._in_burst = False
+        items.append(event)
+        if self._waiting:
+            with self._cond:
+                self._cond.notify()
         return starts_burst and self.in_use
 
     def get(self, timeout: float | None) -> Event | None:
         """The oldest event; None on timeout or once closed and empty."""
+        items = self._items
         with self._cond:
-            if not self._cond.wait_for(lambda: self._items or self._closed, timeout):
-                return None
-            return self._items.popleft() if self._items else None
+            self._waiting += 1
+            try:
+                if not self._cond.wait_for(lambda: items or self._closed, timeout):
+                    return None
+            finally:
+                self._waiting -= 1
+            return items.popleft() if items else None
 
     def close(self) -> None:
         with self._cond:
@@ -610,12 +630,19 @@ class _Client:
 
     def _dispatch(self, event: Event) -> None:
         kind = event.kind
-        self._counts[kind] += 1
+        counts = self._counts
+        counts[kind] = counts.get(kind, 0) + 1
         if kind == "heartbeat":
             self._call(self.on_heartbeat, (event,), event)
             return
         subscription: Subscription | None = None
-        if event.request_id is not None:
+        rid = event.request_id
+        # Fast path, without the lock: a live handle with its snapshot complete
+        # (see Session.settled); snapshots, errors and resyncs take the lock.
+        handle = self._session.settled(rid) if rid is not None and kind != "error" else None
+        if handle is not None:
+            subscription = self._subscriptions.get(handle.key)
+        elif rid is not None:
             with self._lock:
                 routed = self._session.route(event)
                 if routed is not None:

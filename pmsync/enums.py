@@ -55,6 +55,9 @@ class WireEnum(str, enum.Enum):
         """
         # Check the type first: True and 1.0 hash like 1 and would otherwise
         # find the member numbered 1.
+        kind = type(value)
+        if kind is str or kind is int:  # the common case: exact types
+            return cls.__dict__["_wire_table"].get(value, value)  # type: ignore[no-any-return]
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise TypeError(f"{cls.__name__}: expected a name or number, got {value!r}"[:120])
         table: dict[Any, Any] = cls.__dict__["_wire_table"]

@@ -234,6 +234,25 @@ class Session:
 
     # ------------------------------------------------------------------ routing
 
+    def settled(self, request_id: str) -> Handle | None:
+        """The handle of ``request_id`` if routing a data event to it needs no
+        bookkeeping, else ``None`` (then call :meth:`route` under the lock).
+
+        A handle is settled while it is live, has its whole snapshot and none
+        of its parts has failed: :meth:`route` would only return
+        ``Routed(handle)`` for a non-error event and change nothing. Unlike the
+        rest of the session this may be called without the client's lock: it
+        only reads (one dict look-up, atomic under the GIL), and whoever
+        changes a handle replaces or empties what it reads here in single
+        steps. An event racing ``unsubscribe`` may still be delivered, as it
+        could be before (routing and callbacks never ran in one critical
+        section).
+        """
+        handle = self._by_request_id.get(request_id)
+        if handle is None or handle.status != "live" or handle._awaiting or handle._dead:
+            return None
+        return handle
+
     def route(self, event: Event) -> Routed | None:
         """Find the handle ``event`` belongs to, by request id; update its state.
 
