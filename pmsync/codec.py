@@ -236,53 +236,58 @@ def _build_levels(data: list[tuple[Any, Any]]) -> tuple[m.BookLevel, ...]:
     return tuple(levels)
 
 
+def _prep_level(item: Any) -> tuple[Any, Any]:
+    """One level as ``((value, currency) | None, qty | None)``; raises as the
+    BookLevel hook does."""
+    if type(item) is not dict and not isinstance(item, dict):
+        raise TypeError(f"BookLevel: expected an object, got {type(item).__name__}")
+    # "px" and "qty" are spelled the same in both dialects; null = absent.
+    px = item.get("px")
+    qty = item.get("qty")
+    if px is not None:
+        try:
+            px = _prep_amount(px)
+        except Exception as exc:
+            raise _FieldError(f"BookLevel.px: {exc}") from exc
+    if qty is not None:
+        try:
+            qty = _decimal(qty)
+        except Exception as exc:
+            raise _FieldError(f"BookLevel.qty: {exc}") from exc
+    return px, qty
+
+
 def _lazy_levels(value: Any, _: Any = None) -> Any:
     """``tuple[BookLevel, ...]`` validated now, built on first access."""
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list, got {type(value).__name__}")
+    if type(value) is not list:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
     if not value:
         return ()
-    data = []
+    data: list[tuple[Any, Any]] = []
+    append = data.append
     for item in value:
-        if type(item) is not dict and not isinstance(item, dict):
-            raise TypeError(f"BookLevel: expected an object, got {type(item).__name__}")
-        # "px" and "qty" are spelled the same in both dialects; null = absent.
-        px = item.get("px")
-        qty = item.get("qty")
-        if px is not None:
-            number = None
-            if type(px) is dict:  # the common case inline
+        # The common case inline: {"px": {"value": "<decimal>", "currency": "USD"},
+        # "qty": "<decimal>"}, both finite. Anything else: _prep_level.
+        if type(item) is dict:
+            px = item.get("px")
+            qty = item.get("qty")
+            if type(px) is dict and type(qty) is str:
                 raw = px.get("value")
                 currency = px.get("currency")
-                if type(raw) is str and (currency is None or type(currency) is str):
+                if type(raw) is str and (type(currency) is str or currency is None):
                     try:
-                        number = _D(raw)
+                        price = _D(raw)
+                        size = _D(qty)
                     except InvalidOperation:
                         pass
-            if number is not None and number.is_finite():
-                px = (number, currency)
-            else:
-                try:
-                    px = _prep_amount(px)
-                except Exception as exc:
-                    raise _FieldError(f"BookLevel.px: {exc}") from exc
-        if qty is not None:
-            number = None
-            if type(qty) is str:  # _decimal's common case, inline
-                try:
-                    number = _D(qty)
-                except InvalidOperation:
-                    pass
-            if number is not None and number.is_finite():
-                qty = number
-            else:
-                try:
-                    qty = _decimal(qty)
-                except Exception as exc:
-                    raise _FieldError(f"BookLevel.qty: {exc}") from exc
-        data.append((px, qty))
+                    else:
+                        if price.is_finite() and size.is_finite():
+                            append(((price, currency), size))
+                            continue
+        append(_prep_level(item))
     return _Pending(_build_levels, data)
 
 

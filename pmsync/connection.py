@@ -60,12 +60,14 @@ class BufferedSocket:
     buffered bytes too (plus the TLS layer's, for an ``ssl.SSLSocket``).
     """
 
-    __slots__ = ("sock", "_data", "_pos")
+    __slots__ = ("sock", "_data", "_pos", "gettimeout")
 
     def __init__(self, sock: Any) -> None:
         self.sock = sock
         self._data = b""
         self._pos = 0
+        # The wrapped socket's own method: websocket-client calls it on every recv.
+        self.gettimeout: Callable[[], float | None] = sock.gettimeout
 
     def recv(self, bufsize: int) -> bytes:
         data = self._data
@@ -93,9 +95,6 @@ class BufferedSocket:
     def settimeout(self, value: float | None) -> None:
         self.sock.settimeout(value)
 
-    def gettimeout(self) -> float | None:
-        return self.sock.gettimeout()  # type: ignore[no-any-return]
-
     def send(self, data: bytes) -> int:
         return self.sock.send(data)  # type: ignore[no-any-return]
 
@@ -114,8 +113,8 @@ class BufferedSocket:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.sock, name)
 
-    def __bool__(self) -> bool:
-        return True
+    # No __bool__: an instance is true by default (websocket-client tests
+    # ``if not sock`` on every recv), without a Python call.
 
 
 @attrs.frozen(kw_only=True)
