@@ -61,18 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
             "(heartbeats excluded) until Ctrl-C or --seconds."
         ),
     )
-    stream.add_argument("--endpoint", choices=("markets", "private"), required=True)
-    stream.add_argument(
-        "--type", required=True, dest="type_", metavar="TYPE",
-        help="subscription type, e.g. market_data, market_data_lite, trade, order, "
-        "order_snapshot, position, account_balance, rfq",
-    )
-    stream.add_argument("--slug", action="append", default=[], help="market slug (repeatable)")
-    stream.add_argument("--base-url", default=None,
-                        help=f"default $POLYMARKET_WS_URL, else {DEFAULT_BASE_URL}")
-    stream.add_argument("--dialect", choices=("snake", "camel"), default="snake",
-                        help="dialect of the requests sent (default snake)")
-    stream.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    _add_subscription_options(stream)
     stream.add_argument("--heartbeats", action="store_true", help="print heartbeats too")
 
     record = commands.add_parser(
@@ -85,19 +74,27 @@ def build_parser() -> argparse.ArgumentParser:
             "--seconds or --count. Serve it back with: python -m mockserver --replay FILE"
         ),
     )
-    record.add_argument("--endpoint", choices=("markets", "private"), required=True)
-    record.add_argument("--type", required=True, dest="type_", metavar="TYPE",
-                        help="subscription type, as for stream")
-    record.add_argument("--slug", action="append", default=[], help="market slug (repeatable)")
-    record.add_argument("--base-url", default=None,
-                        help=f"default $POLYMARKET_WS_URL, else {DEFAULT_BASE_URL}")
-    record.add_argument("--dialect", choices=("snake", "camel"), default="snake",
-                        help="dialect of the requests sent (default snake)")
-    record.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    _add_subscription_options(record)
     record.add_argument("--count", type=int, default=None, metavar="N",
                         help="stop after N frames other than heartbeats")
     record.add_argument("--out", required=True, metavar="FILE", help="output file ('-': stdout)")
     return parser
+
+
+def _add_subscription_options(parser: argparse.ArgumentParser) -> None:
+    """The options of one subscription, shared by ``stream`` and ``record``."""
+    parser.add_argument("--endpoint", choices=("markets", "private"), required=True)
+    parser.add_argument(
+        "--type", required=True, dest="type_", metavar="TYPE",
+        help="subscription type, e.g. market_data, market_data_lite, trade, order, "
+        "order_snapshot, position, account_balance, rfq",
+    )
+    parser.add_argument("--slug", action="append", default=[], help="market slug (repeatable)")
+    parser.add_argument("--base-url", default=None,
+                        help=f"default $POLYMARKET_WS_URL, else {DEFAULT_BASE_URL}")
+    parser.add_argument("--dialect", choices=("snake", "camel"), default="snake",
+                        help="dialect of the requests sent (default snake)")
+    parser.add_argument("--seconds", type=float, default=None, help="stop after this long")
 
 
 def _subscription_type(endpoint: str, text: str) -> WireEnum:
