@@ -672,8 +672,16 @@ class _Client:
         self._on_data(event)
         if subscription is not None and subscription.callback is not None:
             self._call(subscription.callback, (event,), event)
-        self._call(getattr(self, KIND_CALLBACKS.get(kind, "on_unknown")), (event,), event)
-        self._enqueue(event)
+        # self._call(<the kind's callback>, (event,), event), inline
+        callback = getattr(self, KIND_CALLBACKS.get(kind, "on_unknown"))
+        if callback is not None and not self._closed:
+            try:
+                callback(event)
+            except Exception as exc:  # noqa: BLE001 - the reader goes on
+                self._callback_failed(callback, exc, event)
+        queue = self._queue
+        if queue.put(event):
+            self._report(QueueOverflow(queue.dropped), event)
 
     def _on_data(self, event: Event) -> None:
         """Hook for subclasses: update caches before callbacks run."""
@@ -688,14 +696,17 @@ class _Client:
         try:
             callback(*args)
         except Exception as exc:  # noqa: BLE001 - the reader goes on
-            self._callback_errors += 1
-            log.exception("callback %s raised", getattr(callback, "__qualname__", callback))
-            handler = self.on_callback_error
-            if handler is not None and handler is not callback:
-                try:
-                    handler(exc, event)
-                except Exception:  # noqa: BLE001
-                    log.exception("on_callback_error raised")
+            self._callback_failed(callback, exc, event)
+
+    def _callback_failed(self, callback: Callback, exc: Exception, event: Event | None) -> None:
+        self._callback_errors += 1
+        log.exception("callback %s raised", getattr(callback, "__qualname__", callback))
+        handler = self.on_callback_error
+        if handler is not None and handler is not callback:
+            try:
+                handler(exc, event)
+            except Exception:  # noqa: BLE001
+                log.exception("on_callback_error raised")
 
     def _report(self, error: BaseException, event: Event | None = None) -> None:
         if isinstance(error, PmsyncError):

@@ -773,10 +773,17 @@ def decode(text: str | bytes, endpoint: str) -> Event:
     if not isinstance(obj, dict):
         raise DecodeError(f"not a JSON object but {_json_type(obj)}", text)
     try:
-        request_id = _get(obj, _REQUEST_ID_KEYS)
-        if request_id is not None and not isinstance(request_id, str):
+        # _get(obj, _REQUEST_ID_KEYS) and _get(obj, _SUBSCRIPTION_TYPE_KEYS), inline
+        request_id = obj.get("request_id")
+        if request_id is None:
+            request_id = obj.get("requestId")
+        if request_id is not None and type(request_id) is not str and not isinstance(
+            request_id, str
+        ):
             request_id = _str(request_id)
-        sub_type = _get(obj, _SUBSCRIPTION_TYPE_KEYS)
+        sub_type = obj.get("subscription_type")
+        if sub_type is None:
+            sub_type = obj.get("subscriptionType")
         if sub_type is not None:
             sub_type = sub_enum.from_wire(sub_type)
         if "error" in obj:
