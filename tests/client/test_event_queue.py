@@ -69,3 +69,88 @@ def test_close_wakes_a_waiting_consumer() -> None:
     queue.close()
     consumer.join(5)
     assert not consumer.is_alive() and result == [None]
+
+
+# --------------------------------------------------------------------------
+# Which events the client queues (no socket: frames are fed to the reader's
+# entry point directly).
+
+_BOOK = (
+    '{"request_id":"%s","subscription_type":1,"market_data":{"market_slug":"m-1",'
+    '"bids":[{"px":{"value":"0.54","currency":"USD"},"qty":"10"}],"offers":[],'
+    '"state":1,"transact_time":"2024-01-15T10:30:00Z"}}'
+)
+_TRADE = (
+    '{"request_id":"%s","subscription_type":3,"trade":{"market_slug":"m-1",'
+    '"price":{"value":"0.55","currency":"USD"},"quantity":{"value":"1","currency":"USD"},'
+    '"trade_time":"2024-01-15T10:30:00Z"}}'
+)
+
+
+def _offline_client(**options: Any) -> Any:
+    import pmsync
+
+    key = pmsync.Credentials.from_base64(
+        "00000000-0000-4000-8000-000000000000", "A" * 43 + "="
+    )
+    client = pmsync.MarketsClient(key, reconnect=False, ping_interval=0, **options)
+    client.subscribe_market_data(["m-1"], request_id="md")
+    client.subscribe_trades(["m-1"], request_id="tr")
+    client.connection_made(lambda frames: True, False)
+    return client
+
+
+def _feed(client: Any, text: str, times: int = 1) -> None:
+    for _ in range(times):
+        client.frame_received(1, text.encode())
+
+
+def test_a_callback_only_client_queues_nothing() -> None:
+    seen: list[Any] = []
+    client = _offline_client(on_market_data=seen.append, on_trade=seen.append)
+    try:
+        _feed(client, _BOOK % "md", 50)
+        _feed(client, _TRADE % "tr", 50)
+        assert len(seen) == 100
+        assert len(client._queue._items) == 0 and client.stats()["dropped"] == 0
+    finally:
+        client.close()
+
+
+def test_unhandled_kinds_are_queued_before_messages_is_called() -> None:
+    seen: list[Any] = []
+    client = _offline_client(on_market_data=seen.append)  # no trade callback
+    try:
+        _feed(client, _BOOK % "md", 3)
+        _feed(client, _TRADE % "tr", 2)
+        queued = [event.kind for event in client.messages(timeout=0)]
+        assert queued == ["trade", "trade"] and len(seen) == 3
+    finally:
+        client.close()
+
+
+def test_handled_events_are_queued_once_messages_is_in_use() -> None:
+    seen: list[Any] = []
+    client = _offline_client(on_market_data=seen.append)
+    try:
+        _feed(client, _BOOK % "md", 2)
+        assert list(client.messages(timeout=0)) == []  # now in use
+        _feed(client, _BOOK % "md", 2)
+        _feed(client, _TRADE % "tr")
+        queued = [event.kind for event in client.messages(timeout=0)]
+        assert queued == ["market_data", "market_data", "trade"] and len(seen) == 4
+    finally:
+        client.close()
+
+
+def test_a_subscription_callback_counts_as_handling() -> None:
+    seen: list[Any] = []
+    client = _offline_client()
+    try:
+        client.subscribe_market_data(["m-2"], request_id="md2", callback=seen.append)
+        _feed(client, (_BOOK % "md2").replace("m-1", "m-2"), 3)
+        _feed(client, _BOOK % "md")  # no callback for this one
+        assert len(seen) == 3
+        assert [e.request_id for e in client.messages(timeout=0)] == ["md"]
+    finally:
+        client.close()
