@@ -26,6 +26,7 @@ import cattrs
 
 from . import models as m
 from .enums import (
+    MarketState,
     MarketSubscriptionType,
     PrivateSubscriptionType,
     SubscriptionType,
@@ -134,17 +135,42 @@ def _to_camel(key: str) -> str:
 # The converter: one, built once, with hooks generated per model class.
 
 
+# Decimals by their exact text. Prices and sizes repeat across a stream, and a
+# dict look-up costs a third of ``Decimal(text)`` plus its finiteness check.
+# Decimals are immutable and the key is the exact text ("0.50" and "0.5" stay
+# distinct), so a cached value is the one ``Decimal(text)`` would build. Only
+# finite numbers of at most _DECIMAL_TEXT_MAX characters are kept; the cache is
+# emptied when it reaches _DECIMAL_CACHE_MAX entries (texts come from the network).
+_DECIMAL_CACHE: dict[str, Decimal] = {}
+_decimal_cached = _DECIMAL_CACHE.get
+_DECIMAL_CACHE_MAX = 8192
+_DECIMAL_TEXT_MAX = 40
+
+
+def _decimal_text(value: str) -> Decimal:
+    """``Decimal(value)`` for a finite number, cached; ``ValueError`` otherwise."""
+    try:
+        result = Decimal(value)  # Decimal() itself ignores surrounding whitespace
+    except InvalidOperation:
+        raise ValueError(f"not a decimal number: {value[:40]!r}") from None
+    if not result.is_finite():
+        raise ValueError(f"not a finite number: {value[:40]!r}")
+    if len(value) <= _DECIMAL_TEXT_MAX:
+        if len(_DECIMAL_CACHE) >= _DECIMAL_CACHE_MAX:
+            _DECIMAL_CACHE.clear()
+        _DECIMAL_CACHE[value] = result
+    return result
+
+
 def _decimal(value: Any, _: Any = None) -> Decimal:
-    if type(value) is str:  # the common case first: one C call, no strip needed
-        try:
-            result = Decimal(value)  # Decimal() itself ignores surrounding whitespace
-        except InvalidOperation:
-            raise ValueError(f"not a decimal number: {value[:40]!r}") from None
-    elif isinstance(value, str):
+    if type(value) is str:  # the common case first
+        cached = _decimal_cached(value)
+        return cached if cached is not None else _decimal_text(value)
+    if isinstance(value, str):
         return _decimal(str(value))
-    elif isinstance(value, bool):
+    if isinstance(value, bool):
         raise TypeError("expected a number, got a boolean")
-    elif isinstance(value, int):
+    if isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, float):
         # The shortest decimal form of the number, never its binary expansion.
@@ -193,8 +219,6 @@ _BookLevel = m.BookLevel
 _Amount = m.Amount
 
 
-_D = Decimal
-
 
 def _prep_amount(value: Any) -> tuple[Decimal, str | None]:
     """What :func:`_amount` would build, as ``(value, currency)``; raises as it does."""
@@ -204,12 +228,8 @@ def _prep_amount(value: Any) -> tuple[Decimal, str | None]:
         if currency is not None and type(currency) is not str and not isinstance(currency, str):
             raise TypeError(f"currency must be a string, got {type(currency).__name__}")
         if type(raw) is str:  # _decimal's common case, inline
-            try:
-                number = _D(raw)
-            except InvalidOperation:
-                number = _decimal(raw)  # raises its error
-            if number.is_finite():
-                return number, currency
+            number = _decimal_cached(raw)
+            return (number if number is not None else _decimal_text(raw)), currency
         return _decimal(raw if raw is not None else "0"), currency
     return _decimal(value), None
 
@@ -278,16 +298,12 @@ def _lazy_levels(value: Any, _: Any = None) -> Any:
                 raw = px.get("value")
                 currency = px.get("currency")
                 if type(raw) is str and (type(currency) is str or currency is None):
-                    try:
-                        price = _D(raw)
-                        size = _D(qty)
-                    except InvalidOperation:
-                        pass
-                    else:
-                        if price.is_finite() and size.is_finite():
-                            append(((price, currency), size))
-                            continue
-        append(_prep_level(item))
+                    price = _decimal_cached(raw)
+                    size = _decimal_cached(qty)
+                    if price is not None and size is not None:
+                        append(((price, currency), size))
+                        continue
+        append(_prep_level(item))  # _decimal_text fills the cache
     return _Pending(_build_levels, data)
 
 
@@ -328,19 +344,13 @@ def _lazy_stats(value: Any, _: Any = None) -> Any:
             raw = item.get("value")
             currency = item.get("currency")
             if type(raw) is str and (currency is None or type(currency) is str) and _STATS_AMOUNT[k]:
-                try:
-                    number = _D(raw)
-                except InvalidOperation:
-                    number = None
-                if number is not None and number.is_finite():
+                number = _decimal_cached(raw)
+                if number is not None:
                     data[k] = (number, currency)
                     continue
         elif type(item) is str and not _STATS_AMOUNT[k]:
-            try:
-                number = _D(item)
-            except InvalidOperation:
-                number = None
-            if number is not None and number.is_finite():
+            number = _decimal_cached(item)
+            if number is not None:
                 data[k] = number
                 continue
         try:
@@ -358,7 +368,23 @@ _LAZY_HOOKS: dict[tuple[type[Any], str], Callable[[Any, Any], Any]] = {
 }
 
 
+_fromisoformat = datetime.fromisoformat
+_UTC = timezone.utc
+
+
 def _datetime(value: Any, _: Any = None) -> datetime:
+    if type(value) is str:
+        # Python 3.11 reads a trailing "Z" itself; anything it refuses (spaces, a
+        # lower-case "z"...) takes the tolerant path below, with the same result.
+        try:
+            result = _fromisoformat(value)
+        except ValueError:
+            return _datetime_tolerant(value)
+        return result if result.tzinfo is not None else result.replace(tzinfo=_UTC)
+    return _datetime_tolerant(value)
+
+
+def _datetime_tolerant(value: Any) -> datetime:
     if isinstance(value, str):
         text = value.strip()
         if text.endswith(("z", "Z")):
@@ -661,9 +687,65 @@ def _model(cls: type[Any]) -> _Hook:
 
 _HEARTBEAT = m.Heartbeat()
 
+# MarketData, the bulk of a market stream: a hand-written hook for the common
+# case (every key known and in one dialect, values of the documented types).
+# Anything else, and every error, goes to the generated hook, which gives the
+# same object or the same error message.
+_MD_KEYS = {
+    "snake": frozenset(("market_slug", "bids", "offers", "state", "stats", "transact_time")),
+    "camel": frozenset(("marketSlug", "bids", "offers", "state", "stats", "transactTime")),
+}
+_MD_SNAKE, _MD_CAMEL = _MD_KEYS["snake"], _MD_KEYS["camel"]
+_MarketData = m.MarketData
+_md_set = tuple(
+    (d.raw_set if isinstance(d, m._LazyField) else d.__set__)
+    for d in (m.MarketData.__dict__[f.name] for f in attrs.fields(m.MarketData))
+)
+(_md_set_slug, _md_set_bids, _md_set_offers, _md_set_state, _md_set_stats,
+ _md_set_time) = _md_set
+_market_state = MarketState.__dict__["_wire_table"].get
+_market_data_generic: _Hook = converter.get_structure_hook(m.MarketData)
+
+
+def _market_data(value: Any, _: Any = None) -> m.MarketData:
+    if type(value) is not dict:
+        return _market_data_generic(value, _)  # type: ignore[no-any-return]
+    keys = value.keys()
+    if keys <= _MD_SNAKE:
+        slug, stamp = value.get("market_slug"), value.get("transact_time")
+    elif keys <= _MD_CAMEL:
+        slug, stamp = value.get("marketSlug"), value.get("transactTime")
+    else:
+        return _market_data_generic(value, _)  # type: ignore[no-any-return]
+    state = value.get("state")
+    stats = value.get("stats")
+    if ((slug is not None and type(slug) is not str)
+            or (state is not None and type(state) is not int and type(state) is not str)
+            or (stats is not None and type(stats) is not dict)
+            or (stamp is not None and type(stamp) is not str)):
+        return _market_data_generic(value, _)  # type: ignore[no-any-return]
+    try:
+        bids = _lazy_levels(value.get("bids"))
+        offers = _lazy_levels(value.get("offers"))
+        if stats is not None:
+            stats = _lazy_stats(stats)
+        if stamp is not None:
+            stamp = _datetime(stamp)
+    except Exception:  # noqa: BLE001 - the generated hook names the field
+        return _market_data_generic(value, _)  # type: ignore[no-any-return]
+    obj = _new(_MarketData)
+    _md_set_slug(obj, slug)
+    _md_set_bids(obj, bids)
+    _md_set_offers(obj, offers)
+    _md_set_state(obj, None if state is None else _market_state(state, state))
+    _md_set_stats(obj, stats)
+    _md_set_time(obj, stamp)
+    return obj
+
+
 # payload key (snake spelling) → (kind, structuring function)
 _PAYLOADS: dict[str, tuple[str, _Hook]] = {
-    "market_data": ("market_data", _model(m.MarketData)),
+    "market_data": ("market_data", _market_data),
     "market_data_lite": ("market_data_lite", _model(m.MarketDataLite)),
     "trade": ("trade", _model(m.Trade)),
     "order_subscription_snapshot": ("order_snapshot", _model(m.OrderSnapshot)),
