@@ -205,19 +205,15 @@ def _amount(value: Any, _: Any = None) -> m.Amount:
 
 
 # --------------------------------------------------------------------------
-# Lazily built nested parts of MarketData (see pmsync.models._Pending).
+# Lazily built nested parts of MarketData (see pmsync.models._LazyField).
 #
 # The hooks below validate and convert a part completely (every Decimal is
 # built, every shape and type checked, with the same rules and errors as the
-# eager hooks) but leave the objects unbuilt: the model's slot holds a
-# models._Pending, built on first access from values that cannot fail.
+# eager hooks) but leave the objects unbuilt: the model's slot holds the
+# prepared list, built on first access from values that cannot fail.
 
-_Pending = m._Pending
-_set_level_px: Callable[[Any, Any], None] = m.BookLevel.__dict__["px"].__set__
-_set_level_qty: Callable[[Any, Any], None] = m.BookLevel.__dict__["qty"].__set__
-_BookLevel = m.BookLevel
-_Amount = m.Amount
-
+_STATS_NAMES = m._STATS_NAMES
+_STATS_AMOUNT = m._STATS_AMOUNT
 
 
 def _prep_amount(value: Any) -> tuple[Decimal, str | None]:
@@ -232,28 +228,6 @@ def _prep_amount(value: Any) -> tuple[Decimal, str | None]:
             return (number if number is not None else _decimal_text(raw)), currency
         return _decimal(raw if raw is not None else "0"), currency
     return _decimal(value), None
-
-
-def _build_amount(prepared: tuple[Decimal, str | None]) -> m.Amount:
-    amount = _new(_Amount)
-    _set_amount_value(amount, prepared[0])
-    _set_amount_currency(amount, prepared[1])
-    return amount
-
-
-def _build_levels(data: list[tuple[Any, Any]]) -> tuple[m.BookLevel, ...]:
-    levels = []
-    for px, qty in data:
-        level = _new(_BookLevel)
-        if px is not None:
-            amount = _new(_Amount)
-            _set_amount_value(amount, px[0])
-            _set_amount_currency(amount, px[1])
-            px = amount
-        _set_level_px(level, px)
-        _set_level_qty(level, qty)
-        levels.append(level)
-    return tuple(levels)
 
 
 def _prep_level(item: Any) -> tuple[Any, Any]:
@@ -304,28 +278,14 @@ def _lazy_levels(value: Any, _: Any = None) -> Any:
                         append(((price, currency), size))
                         continue
         append(_prep_level(item))  # _decimal_text fills the cache
-    return _Pending(_build_levels, data)
+    return data  # prepared: built on first access (models._LazyField)
 
 
-# MarketStats: field index by both spellings; Amount fields vs Decimal fields.
-_STATS_NAMES = ("last_trade_px", "shares_traded", "open_interest", "high_px", "low_px")
+# MarketStats: field index by both spellings.
 _STATS_INDEX = {
     **{name: i for i, name in enumerate(_STATS_NAMES)},
     **{_to_camel(name): i for i, name in enumerate(_STATS_NAMES)},
 }
-_STATS_AMOUNT = (True, False, False, True, True)
-_STATS_SETTERS = tuple(m.MarketStats.__dict__[name].__set__ for name in _STATS_NAMES)
-_MarketStats = m.MarketStats
-
-
-def _build_stats(data: list[Any]) -> m.MarketStats:
-    stats = _new(_MarketStats)
-    for i, setter in enumerate(_STATS_SETTERS):
-        value = data[i]
-        if value is not None and _STATS_AMOUNT[i]:
-            value = _build_amount(value)
-        setter(stats, value)
-    return stats
 
 
 def _lazy_stats(value: Any, _: Any = None) -> Any:
@@ -357,7 +317,7 @@ def _lazy_stats(value: Any, _: Any = None) -> Any:
             data[k] = _prep_amount(item) if _STATS_AMOUNT[k] else _decimal(item)
         except Exception as exc:
             raise _FieldError(f"MarketStats.{_STATS_NAMES[k]}: {exc}") from exc
-    return _Pending(_build_stats, data)
+    return data  # prepared: built on first access (models._LazyField)
 
 
 #: (model, field) → the hook that leaves the field to be built on first access.
@@ -690,7 +650,9 @@ _HEARTBEAT = m.Heartbeat()
 # MarketData, the bulk of a market stream: a hand-written hook for the common
 # case (every key known and in one dialect, values of the documented types).
 # Anything else, and every error, goes to the generated hook, which gives the
-# same object or the same error message.
+# same object or the same error message. The common case holds no JSON number
+# but small enum numbers, so decode() needs no long-integer check for it (see
+# _plain_market_data).
 _MD_KEYS = {
     "snake": frozenset(("market_slug", "bids", "offers", "state", "stats", "transact_time")),
     "camel": frozenset(("marketSlug", "bids", "offers", "state", "stats", "transactTime")),
@@ -707,32 +669,104 @@ _market_state = MarketState.__dict__["_wire_table"].get
 _market_data_generic: _Hook = converter.get_structure_hook(m.MarketData)
 
 
-def _market_data(value: Any, _: Any = None) -> m.MarketData:
+def _levels_exact(value: Any) -> list[tuple[Any, Any]] | tuple[()] | None:
+    """Prepared levels when every level has the documented shape and types (text
+    numbers, no JSON number anywhere); ``None`` otherwise."""
+    if value is None:
+        return ()
+    if type(value) is not list:
+        return None
+    if not value:
+        return ()
+    data: list[tuple[Any, Any]] = []
+    append = data.append
+    for item in value:
+        if type(item) is not dict:
+            return None
+        px = item.get("px")
+        qty = item.get("qty")
+        if type(px) is not dict or type(qty) is not str:
+            return None
+        raw = px.get("value")
+        currency = px.get("currency")
+        if type(raw) is not str or (currency is not None and type(currency) is not str):
+            return None
+        price = _decimal_cached(raw)
+        size = _decimal_cached(qty)
+        if price is None or size is None:
+            try:
+                price, size = _decimal(raw), _decimal(qty)
+            except ValueError:
+                return None
+        append(((price, currency), size))
+    return data
+
+
+def _stats_exact(value: dict[str, Any]) -> list[Any] | None:
+    """Prepared stats when every known field has the documented type (an Amount
+    object with a text value, or a text number); ``None`` otherwise."""
+    data: list[Any] = [None, None, None, None, None]
+    for key, item in value.items():
+        if item is None:
+            continue
+        k = _STATS_INDEX.get(key)
+        if k is None:
+            continue
+        if _STATS_AMOUNT[k]:
+            if type(item) is not dict:
+                return None
+            raw = item.get("value")
+            currency = item.get("currency")
+            if type(raw) is not str or (currency is not None and type(currency) is not str):
+                return None
+        elif type(item) is str:
+            raw = item
+        else:
+            return None
+        number = _decimal_cached(raw)
+        if number is None:
+            try:
+                number = _decimal(raw)
+            except ValueError:
+                return None
+        data[k] = (number, currency) if _STATS_AMOUNT[k] else number
+    return data
+
+
+def _market_data_exact(value: Any) -> m.MarketData | None:
+    """The MarketData of the common case: every key known and in one dialect,
+    every value of its documented type, no JSON number but the state. ``None``
+    for anything else (the generated hook then decides, and names any error)."""
     if type(value) is not dict:
-        return _market_data_generic(value, _)  # type: ignore[no-any-return]
+        return None
     keys = value.keys()
     if keys <= _MD_SNAKE:
         slug, stamp = value.get("market_slug"), value.get("transact_time")
     elif keys <= _MD_CAMEL:
         slug, stamp = value.get("marketSlug"), value.get("transactTime")
     else:
-        return _market_data_generic(value, _)  # type: ignore[no-any-return]
+        return None
     state = value.get("state")
     stats = value.get("stats")
     if ((slug is not None and type(slug) is not str)
             or (state is not None and type(state) is not int and type(state) is not str)
-            or (stats is not None and type(stats) is not dict)
             or (stamp is not None and type(stamp) is not str)):
-        return _market_data_generic(value, _)  # type: ignore[no-any-return]
-    try:
-        bids = _lazy_levels(value.get("bids"))
-        offers = _lazy_levels(value.get("offers"))
-        if stats is not None:
-            stats = _lazy_stats(stats)
-        if stamp is not None:
+        return None
+    bids = _levels_exact(value.get("bids"))
+    offers = _levels_exact(value.get("offers"))
+    if bids is None or offers is None:
+        return None
+    if stats is not None:
+        if type(stats) is not dict:
+            return None
+        stats = _stats_exact(stats)
+        if stats is None:
+            return None
+    if stamp is not None:
+        try:
             stamp = _datetime(stamp)
-    except Exception:  # noqa: BLE001 - the generated hook names the field
-        return _market_data_generic(value, _)  # type: ignore[no-any-return]
+        except ValueError:
+            return None
     obj = _new(_MarketData)
     _md_set_slug(obj, slug)
     _md_set_bids(obj, bids)
@@ -741,6 +775,13 @@ def _market_data(value: Any, _: Any = None) -> m.MarketData:
     _md_set_stats(obj, stats)
     _md_set_time(obj, stamp)
     return obj
+
+
+def _market_data(value: Any, _: Any = None) -> m.MarketData:
+    result = _market_data_exact(value)
+    if result is None:
+        return _market_data_generic(value, _)  # type: ignore[no-any-return]
+    return result
 
 
 # payload key (snake spelling) → (kind, structuring function)
@@ -795,22 +836,57 @@ _json_loads = json.JSONDecoder(parse_constant=_reject_constant).decode
 # digits of a quantity); json reads it exactly. A frame with such a long run of
 # digits anywhere goes to json, so both back ends give the same results. The
 # check maps every digit to "0" and everything else to " " (bytes.translate, in
-# C) and looks for 19 zeros: ~0.3 µs, where a regex search took ~5 µs.
+# C) and looks for 19 zeros: ~0.6 µs for a book, where a regex search took ~5 µs.
+# A market-data frame of the documented shape carries no JSON number that
+# could be that long (prices and sizes are text), so it skips the check: see
+# _plain_market_data.
 _DIGIT_MAP = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
 _LONG_RUN = b"0" * 19
 
 
-def _loads(text: str, data: bytes | None = None) -> Any:
-    """Parse ``text`` (``data``: the same as UTF-8 bytes, when at hand)."""
-    if _orjson is not None:
-        if data is None:
-            data = text.encode("utf-8", "surrogatepass")
-        if _LONG_RUN not in data.translate(_DIGIT_MAP):
-            try:
-                return _orjson.loads(data)
-            except _orjson.JSONDecodeError:
-                pass  # decide with json, so both back ends accept the same inputs
-    return _json_loads(text)
+def _plain_market_data(obj: dict[str, Any], text: str, sub_table: dict[Any, Any]) -> Event | None:
+    """The event of a market-data frame that only text values and small numbers
+    make up (what :func:`decode` would return), or ``None``.
+
+    Everything this reads is a string, a dict, a list or an int, and orjson and
+    json parse those alike, so its result does not depend on the parser: the
+    frame needs no long-integer check. Anything else (a number where the
+    documented shape has text, an error, another payload first, an unusual
+    shape) gives ``None`` and takes the checked path.
+    """
+    request_id = obj.get("request_id")
+    if request_id is None:
+        request_id = obj.get("requestId")
+    if request_id is not None and type(request_id) is not str:
+        return None
+    sub_type = obj.get("subscription_type")
+    if sub_type is None:
+        sub_type = obj.get("subscriptionType")
+    if sub_type is not None:
+        if type(sub_type) is not int and type(sub_type) is not str:
+            return None
+        sub_type = sub_table.get(sub_type, sub_type)
+    if "error" in obj:
+        return None
+    for key, content in obj.items():
+        entry = _PAYLOAD_KEYS.get(key)
+        if entry is not None:
+            break
+    else:
+        return None
+    if entry[1] is not _market_data:
+        return None
+    data = _market_data_exact({} if content is None else content)
+    if data is None:
+        return None
+    event = _new(Event)
+    _ev_kind(event, "market_data")
+    _ev_request_id(event, request_id)
+    _ev_subscription_type(event, sub_type)
+    _ev_data(event, data)
+    _ev_raw(event, text)
+    _ev_resync(event, False)
+    return event
 
 
 def _get(obj: dict[str, Any], keys: tuple[str, str]) -> Any:
@@ -846,12 +922,30 @@ def decode(text: str | bytes, endpoint: str) -> Event:
         sub_enum = _SUB_ENUMS[endpoint]
     except KeyError:
         raise DecodeError(f"unknown endpoint {endpoint!r}", text) from None
-    try:
-        obj = _loads(text, raw_bytes)
-    except RecursionError:
-        raise DecodeError("invalid JSON: nested too deeply", text) from None
-    except ValueError as exc:
-        raise DecodeError(f"invalid JSON: {exc}", text) from None
+    sub_table = _SUB_TABLES[endpoint]
+    # Parse: orjson when installed (checked for long integers, see _LONG_RUN), else json.
+    obj: Any = None
+    utf8: bytes | None = None
+    if _orjson is not None:
+        utf8 = raw_bytes if raw_bytes is not None else text.encode("utf-8", "surrogatepass")
+        try:
+            obj = _orjson.loads(utf8)
+        except _orjson.JSONDecodeError:
+            utf8 = None  # decide with json, so both back ends accept the same inputs
+        else:
+            if type(obj) is dict and ("market_data" in obj or "marketData" in obj):
+                event = _plain_market_data(obj, text, sub_table)
+                if event is not None:
+                    return event
+            if _LONG_RUN in utf8.translate(_DIGIT_MAP):
+                utf8 = None  # json reads long integers exactly
+    if utf8 is None:
+        try:
+            obj = _json_loads(text)
+        except RecursionError:
+            raise DecodeError("invalid JSON: nested too deeply", text) from None
+        except ValueError as exc:
+            raise DecodeError(f"invalid JSON: {exc}", text) from None
     if not isinstance(obj, dict):
         raise DecodeError(f"not a JSON object but {_json_type(obj)}", text)
     try:
@@ -867,7 +961,11 @@ def decode(text: str | bytes, endpoint: str) -> Event:
         if sub_type is None:
             sub_type = obj.get("subscriptionType")
         if sub_type is not None:
-            sub_type = sub_enum.from_wire(sub_type)
+            kind_of = type(sub_type)
+            if kind_of is int or kind_of is str:  # sub_enum.from_wire(sub_type), inline
+                sub_type = sub_table.get(sub_type, sub_type)
+            else:
+                sub_type = sub_enum.from_wire(sub_type)
         if "error" in obj:
             error = obj["error"]
             if not isinstance(error, str):
@@ -907,6 +1005,12 @@ _ev_resync = Event.__dict__["resync"].__set__
 _SUB_ENUMS: dict[str, type[PrivateSubscriptionType] | type[MarketSubscriptionType]] = {
     "private": PrivateSubscriptionType,
     "markets": MarketSubscriptionType,
+}
+
+
+#: Wire name or number → member, per endpoint (WireEnum.from_wire's table).
+_SUB_TABLES: dict[str, dict[Any, Any]] = {
+    endpoint: enum.__dict__["_wire_table"] for endpoint, enum in _SUB_ENUMS.items()
 }
 
 

@@ -100,16 +100,16 @@ class MarketData:
     def best_bid(self) -> Decimal | None:
         """Price of the best bid, or ``None``."""
         levels = _md_bids_get(self, MarketData)
-        if type(levels) is _Pending:
-            return levels.best_px()
+        if type(levels) is list:  # not built yet (see _LazyField)
+            return _pending_best_px(levels)
         return _level_px(levels)
 
     @property
     def best_ask(self) -> Decimal | None:
         """Price of the best offer, or ``None``."""
         levels = _md_offers_get(self, MarketData)
-        if type(levels) is _Pending:
-            return levels.best_px()
+        if type(levels) is list:  # not built yet (see _LazyField)
+            return _pending_best_px(levels)
         return _level_px(levels)
 
 
@@ -123,50 +123,92 @@ def _level_px(levels: tuple[BookLevel, ...]) -> Decimal | None:
 # Lazily built nested parts (internal).
 #
 # pmsync.codec may leave a nested part of a model unbuilt: the slot then holds a
-# _Pending with the part's content already validated and converted (Decimals,
-# strings), and the part is built from it on first access. Building cannot fail.
-# The slot's descriptor is wrapped by a _LazyField, so every read (attribute
-# access, ==, hash, repr, attrs.evolve/asdict, pickling) sees the built part:
-# the type, values and immutability are those of an eagerly built object.
+# list, the part's content already validated and converted (Decimals, strings),
+# and the part is built from it on first access. Building cannot fail. A built
+# part is never a list (levels are tuples, stats a MarketStats or None), so the
+# list itself is the mark. The slot's descriptor is wrapped by a _LazyField, so
+# every read (attribute access, ==, hash, repr, attrs.evolve/asdict, pickling)
+# sees the built part: the type, values and immutability are those of an
+# eagerly built object.
+#
+# Prepared forms: levels as [((value, currency) | None, qty | None), ...];
+# stats as [last_trade_px, shares_traded, open_interest, high_px, low_px] with
+# the Amount fields as (value, currency) | None.
+
+_new = object.__new__
+_set_amount_value: Callable[[Any, Any], None] = Amount.__dict__["value"].__set__
+_set_amount_currency: Callable[[Any, Any], None] = Amount.__dict__["currency"].__set__
+_set_level_px: Callable[[Any, Any], None] = BookLevel.__dict__["px"].__set__
+_set_level_qty: Callable[[Any, Any], None] = BookLevel.__dict__["qty"].__set__
 
 
-class _Pending:
-    """A validated, not yet built nested part: ``build(data)`` makes it."""
+def _build_amount(prepared: tuple[Decimal, str | None]) -> Amount:
+    amount = _new(Amount)
+    _set_amount_value(amount, prepared[0])
+    _set_amount_currency(amount, prepared[1])
+    return amount
 
-    __slots__ = ("build", "data")
 
-    def __init__(self, build: Callable[[Any], Any], data: Any) -> None:
-        self.build = build
-        self.data = data
+def _build_levels(data: list[tuple[Any, Any]]) -> tuple[BookLevel, ...]:
+    """``tuple[BookLevel, ...]`` from prepared levels (the same objects as their
+    keyword construction, without the calls)."""
+    levels = []
+    for px, qty in data:
+        level = _new(BookLevel)
+        if px is not None:
+            amount = _new(Amount)
+            _set_amount_value(amount, px[0])
+            _set_amount_currency(amount, px[1])
+            px = amount
+        _set_level_px(level, px)
+        _set_level_qty(level, qty)
+        levels.append(level)
+    return tuple(levels)
 
-    def best_px(self) -> Decimal | None:
-        """For a list of levels prepared as ``((value, currency) | None, qty)``: the
-        first level's price."""
-        data = self.data
-        if data and data[0][0] is not None:
-            value: Decimal = data[0][0][0]
-            return value
-        return None
+
+_STATS_NAMES = ("last_trade_px", "shares_traded", "open_interest", "high_px", "low_px")
+_STATS_AMOUNT = (True, False, False, True, True)
+_STATS_SETTERS = tuple(MarketStats.__dict__[name].__set__ for name in _STATS_NAMES)
+
+
+def _build_stats(data: list[Any]) -> MarketStats:
+    """``MarketStats`` from prepared stats."""
+    stats = _new(MarketStats)
+    for i, setter in enumerate(_STATS_SETTERS):
+        value = data[i]
+        if value is not None and _STATS_AMOUNT[i]:
+            value = _build_amount(value)
+        setter(stats, value)
+    return stats
+
+
+def _pending_best_px(data: list[tuple[Any, Any]]) -> Decimal | None:
+    """The first level's price, from prepared levels."""
+    if data and data[0][0] is not None:
+        value: Decimal = data[0][0][0]
+        return value
+    return None
 
 
 class _LazyField:
-    """Data descriptor over a slot that may hold a :class:`_Pending`."""
+    """Data descriptor over a slot that may hold a prepared (list) part."""
 
-    __slots__ = ("raw_get", "raw_set", "raw_delete")
+    __slots__ = ("raw_get", "raw_set", "raw_delete", "build")
 
-    def __init__(self, member: Any) -> None:
+    def __init__(self, member: Any, build: Callable[[Any], Any]) -> None:
         self.raw_get = member.__get__
         self.raw_set = member.__set__
         self.raw_delete = member.__delete__
+        self.build = build
 
     def __get__(self, obj: Any, owner: Any = None) -> Any:
         if obj is None:
             return self
         value = self.raw_get(obj, owner)
-        if type(value) is _Pending:
-            built = value.build(value.data)
+        if type(value) is list:
+            built = self.build(value)
             current = self.raw_get(obj, owner)
-            if type(current) is _Pending:  # another thread may have built it first
+            if type(current) is list:  # another thread may have built it first
                 self.raw_set(obj, built)
                 return built
             return current
@@ -179,14 +221,14 @@ class _LazyField:
         self.raw_delete(obj)
 
 
-def _make_lazy(cls: type[Any], *names: str) -> None:
-    for name in names:
-        setattr(cls, name, _LazyField(cls.__dict__[name]))
+def _make_lazy(cls: type[Any], **builders: Callable[[Any], Any]) -> None:
+    for name, build in builders.items():
+        setattr(cls, name, _LazyField(cls.__dict__[name], build))
 
 
 _md_bids_get: Callable[[Any, Any], Any] = MarketData.__dict__["bids"].__get__
 _md_offers_get: Callable[[Any, Any], Any] = MarketData.__dict__["offers"].__get__
-_make_lazy(MarketData, "bids", "offers", "stats")
+_make_lazy(MarketData, bids=_build_levels, offers=_build_levels, stats=_build_stats)
 
 
 @attrs.frozen(slots=True, kw_only=True)

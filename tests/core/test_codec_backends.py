@@ -61,6 +61,43 @@ def test_forced_json_path_decodes_every_example(text: str, endpoint: str) -> Non
     assert event.kind in codec.KINDS and event.kind != "unknown"
 
 
+BIG = "123456789012345678901234"  # beyond 64 bits: orjson alone would read a float
+BOOK = ('{"request_id":"r","subscription_type":1,"market_data":{"market_slug":"m",'
+        '"bids":[{"px":{"value":"0.54","currency":"USD"},"qty":"10"}],"offers":[],"state":1,'
+        '"stats":{"shares_traded":"5","high_px":{"value":"0.6"}},'
+        '"transact_time":"2024-01-15T10:30:00Z"}}')
+
+
+@needs_orjson
+@pytest.mark.parametrize("text", [
+    BOOK,
+    BOOK.replace('"qty":"10"', f'"qty":{BIG}'),
+    BOOK.replace('"value":"0.54"', f'"value":{BIG}'),
+    BOOK.replace('"shares_traded":"5"', f'"shares_traded":{BIG}'),
+    BOOK.replace('"value":"0.6"', f'"value":{BIG}'),
+    BOOK.replace('"request_id":"r"', f'"request_id":{BIG}'),
+    BOOK.replace('"subscription_type":1', f'"subscription_type":{BIG}'),
+    BOOK.replace('"state":1', f'"state":{BIG}'),
+    BOOK.replace('"market_slug":"m"', f'"market_slug":{BIG}'),
+    BOOK.replace('"offers":[]', f'"offers":[],"other":{BIG}'),
+    BOOK.replace('"qty":"10"', f'"qty":"10","extra":{BIG}'),
+    BOOK.replace('{"request_id"', f'{{"error":{BIG},"request_id"'),
+    BOOK.replace('{"request_id"', f'{{"trade":{{"quantity":{{"value":{BIG}}}}},"request_id"'),
+    BOOK.replace("market_data", "marketData").replace("market_slug", "marketSlug"),
+], ids=lambda text: str(len(text)))
+def test_market_data_shortcut_reads_long_integers_as_json_does(text: str) -> None:
+    # The market-data shortcut skips the long-integer scan; a long integer
+    # anywhere it would read must still give json's result (or json's error).
+    def outcome(backend: str) -> object:
+        try:
+            event = decode_with(backend, text, "markets")
+        except codec.DecodeError as exc:
+            return str(exc)
+        return event, repr(event), codec.to_plain(event)
+
+    assert outcome("orjson") == outcome("json")
+
+
 @needs_orjson
 def test_long_integer_goes_to_json_on_both_paths() -> None:
     text = '{"request_id":"r","trade":{"quantity":{"value":12345678901234567890123}}}'

@@ -54,7 +54,7 @@ def eager(data: m.MarketData) -> m.MarketData:
 def is_pending(data: m.MarketData, name: str) -> bool:
     raw = m.MarketData.__dict__[name]
     assert isinstance(raw, m._LazyField)
-    return type(raw.raw_get(data, m.MarketData)) is m._Pending
+    return type(raw.raw_get(data, m.MarketData)) is list
 
 
 @pytest.mark.parametrize("dialect", ["camel", "snake"])
