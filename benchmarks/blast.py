@@ -51,6 +51,15 @@ def kinds(n: int, mix: str) -> list[str]:
     return [cycle[i % len(cycle)] for i in range(n)]
 
 
+def market_data_count(n: int, mix: str) -> int:
+    """How many of the ``n`` frames of ``mix`` are market data (without building them)."""
+    if mix == "md":
+        return n
+    cycle = MIX_CYCLE
+    full, rest = divmod(n, len(cycle))
+    return full * cycle.count("market_data") + cycle[:rest].count("market_data")
+
+
 @lru_cache(maxsize=8)
 def texts(dialect: str) -> dict[str, str]:
     return {kind: message(kind, dialect, REQUEST_IDS.get(kind)) for kind in
