@@ -672,13 +672,27 @@ _market_data_generic: _Hook = converter.get_structure_hook(m.MarketData)
 def _levels_exact(value: Any) -> list[tuple[Any, Any]] | tuple[()] | None:
     """Prepared levels when every level has the documented shape and types (text
     numbers, no JSON number anywhere); ``None`` otherwise."""
-    if value is None:
-        return ()
     if type(value) is not list:
-        return None
+        return () if value is None else None
     if not value:
         return ()
     data: list[tuple[Any, Any]] = []
+    append = data.append
+    cache = _DECIMAL_CACHE
+    try:
+        # Subscripts, not .get(): a missing key, a wrong type or a number not yet
+        # cached raises, and the careful loop below decides.
+        for item in value:
+            px = item["px"]
+            currency = px["currency"]
+            if currency is not None and type(currency) is not str:
+                return None
+            # The cache holds str keys only: a hit means text, never a JSON number.
+            append(((cache[px["value"]], currency), cache[item["qty"]]))
+        return data
+    except (KeyError, TypeError):
+        pass
+    data = []
     append = data.append
     for item in value:
         if type(item) is not dict:
@@ -691,20 +705,40 @@ def _levels_exact(value: Any) -> list[tuple[Any, Any]] | tuple[()] | None:
         currency = px.get("currency")
         if type(raw) is not str or (currency is not None and type(currency) is not str):
             return None
-        price = _decimal_cached(raw)
-        size = _decimal_cached(qty)
-        if price is None or size is None:
-            try:
-                price, size = _decimal(raw), _decimal(qty)
-            except ValueError:
-                return None
-        append(((price, currency), size))
+        try:
+            append(((_decimal(raw), currency), _decimal(qty)))
+        except ValueError:
+            return None
     return data
+
+
+_STATS_SPELLINGS = (_STATS_NAMES, tuple(_to_camel(name) for name in _STATS_NAMES))
+_STATS_KEYSETS = tuple(frozenset(names) for names in _STATS_SPELLINGS)
 
 
 def _stats_exact(value: dict[str, Any]) -> list[Any] | None:
     """Prepared stats when every known field has the documented type (an Amount
     object with a text value, or a text number); ``None`` otherwise."""
+    keys = value.keys()
+    names = (_STATS_SPELLINGS[0] if keys == _STATS_KEYSETS[0]
+             else _STATS_SPELLINGS[1] if keys == _STATS_KEYSETS[1] else None)
+    if names is not None:  # all five fields, in one dialect: subscripts (see _levels_exact)
+        cache = _DECIMAL_CACHE
+        try:
+            last, high, low = value[names[0]], value[names[3]], value[names[4]]
+            c0, c3, c4 = last["currency"], high["currency"], low["currency"]
+            if ((c0 is None or type(c0) is str) and (c3 is None or type(c3) is str)
+                    and (c4 is None or type(c4) is str)):
+                return [
+                    (cache[last["value"]], c0),
+                    cache[value[names[1]]],
+                    cache[value[names[2]]],
+                    (cache[high["value"]], c3),
+                    (cache[low["value"]], c4),
+                ]
+            return None
+        except (KeyError, TypeError):
+            pass
     data: list[Any] = [None, None, None, None, None]
     for key, item in value.items():
         if item is None:
@@ -712,6 +746,7 @@ def _stats_exact(value: dict[str, Any]) -> list[Any] | None:
         k = _STATS_INDEX.get(key)
         if k is None:
             continue
+        currency = None
         if _STATS_AMOUNT[k]:
             if type(item) is not dict:
                 return None
@@ -723,12 +758,10 @@ def _stats_exact(value: dict[str, Any]) -> list[Any] | None:
             raw = item
         else:
             return None
-        number = _decimal_cached(raw)
-        if number is None:
-            try:
-                number = _decimal(raw)
-            except ValueError:
-                return None
+        try:
+            number = _decimal(raw)
+        except ValueError:
+            return None
         data[k] = (number, currency) if _STATS_AMOUNT[k] else number
     return data
 
