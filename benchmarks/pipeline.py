@@ -1,0 +1,165 @@
+"""Pipeline: where the time of one market-data frame goes, in-process, no socket.
+
+The blast server's own pre-encoded frames are served from memory in 64 KiB
+chunks (what one ``recv`` of a loaded socket returns) and taken through the
+receive path one stage at a time, each stage including the ones before it:
+
+- websocket-client framing (``recv_data_frame`` over pmsync's ``BufferedSocket``);
+- + ``orjson.loads`` / + ``json.loads`` of the payload (what an untyped client does);
+- + ``pmsync.codec.decode`` (typed, Decimal-exact events);
+- + the client's whole ``frame_received``: decode, routing, book cache and an
+  ``on_market_data`` callback reading best bid and ask (the throughput
+  benchmark's pmsync client minus the socket and the reader loop).
+
+For reference, the official SDK's transport, ``websockets``, as its sans-I/O
+protocol (``ClientProtocol.receive_data`` + ``events_received``) + ``json.loads``
++ a callback reading best bid and ask from the dict.
+
+Each figure is the best of 5 passes over N frames; the differences between
+rows are the cost of each stage.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import websocket
+
+import pmsync
+from pmsync import codec
+from pmsync.connection import BufferedSocket
+
+from .blast import REQUEST_IDS, frames, texts
+from .common import credentials, save, table
+
+
+class _MemorySocket:
+    """The chunks of a blast, one per ``recv``; a socket to websocket-client."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks: Iterator[bytes] = iter(chunks)
+
+    def recv(self, bufsize: int) -> bytes:
+        return next(self._chunks, b"")
+
+    def gettimeout(self) -> float | None:
+        return 5.0
+
+    def settimeout(self, value: float | None) -> None:
+        pass
+
+
+def _websocket(chunks: list[bytes]) -> websocket.WebSocket:
+    ws = websocket.WebSocket(skip_utf8_validation=True)
+    ws.sock = BufferedSocket(_MemorySocket(chunks))
+    ws.connected = True
+    return ws
+
+
+def _client(on_market_data: Callable[[Any], None]) -> pmsync.MarketsClient:
+    key_id, secret = credentials()
+    client = pmsync.MarketsClient(
+        pmsync.Credentials.from_base64(key_id, secret), dialect="snake", reconnect=False,
+        ping_interval=0, on_market_data=on_market_data,
+    )
+    client.subscribe_market_data(["market-slug-1"], request_id=REQUEST_IDS["market_data"])
+    client.connection_made(lambda frames: True, False)  # as if connected; sends nothing
+    client.frame_received(1, texts("snake")["market_data"].encode())  # the snapshot
+    return client
+
+
+def _pass(chunks: list[bytes], n: int, stage: str) -> float:
+    ws = _websocket(chunks)
+    recv = ws.recv_data_frame
+    sink: list[Any] = []
+
+    def read_best(event: Any) -> None:
+        data = event.data
+        sink.append((data.best_bid, data.best_ask))
+        sink.clear()
+
+    start = 0.0
+    if stage == "framing":
+        start = time.perf_counter()
+        for _ in range(n):
+            recv(True)
+    elif stage in ("orjson", "json"):
+        import orjson
+
+        loads = orjson.loads if stage == "orjson" else json.loads
+        start = time.perf_counter()
+        for _ in range(n):
+            loads(recv(True)[1].data)
+    elif stage == "decode":
+        decode = codec.decode
+        start = time.perf_counter()
+        for _ in range(n):
+            decode(recv(True)[1].data, "markets")
+    else:
+        client = _client(read_best)
+        received = client.frame_received
+        start = time.perf_counter()
+        for _ in range(n):
+            opcode, frame = recv(True)
+            received(opcode, frame.data)
+        elapsed = time.perf_counter() - start
+        client.close()
+        return elapsed
+    return time.perf_counter() - start
+
+
+def _sdk_like_pass(chunks: list[bytes], n: int) -> float:
+    from websockets.protocol import Protocol, Side, State
+
+    # The client side of an open connection (the handshake is not measured).
+    protocol = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
+    sink: list[Any] = []
+    loads = json.loads
+    start = time.perf_counter()
+    got = 0
+    for chunk in chunks:
+        protocol.receive_data(chunk)
+        for frame in protocol.events_received():
+            book = loads(frame.data)["market_data"]
+            sink.append((book["bids"][0]["px"]["value"], book["offers"][0]["px"]["value"]))
+            sink.clear()
+            got += 1
+        if got >= n:
+            break
+    return time.perf_counter() - start
+
+
+STAGES = [
+    ("framing", "websocket-client framing (BufferedSocket, from memory)"),
+    ("orjson", "+ orjson.loads"),
+    ("json", "+ json.loads"),
+    ("decode", "+ pmsync.codec.decode (orjson)"),
+    ("client", "+ dispatch: MarketsClient.frame_received, callback reads best bid/ask (orjson)"),
+    ("decode-json", "+ pmsync.codec.decode (json back end)"),
+    ("client-json", "+ dispatch (json back end)"),
+]
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    n = 20_000 if quick else 100_000
+    chunks, _, _ = frames("snake", n, "md")
+    results: dict[str, float] = {}
+    for stage, _label in STAGES:
+        backend = "json" if stage.endswith("-json") else "orjson"
+        previous = codec.use_backend(backend)
+        try:
+            best = min(_pass(chunks, n, stage.removesuffix("-json")) for _ in range(5))
+        finally:
+            codec.use_backend(previous)
+        results[stage] = best / n * 1e6
+    results["sdk"] = min(_sdk_like_pass(chunks, n) for _ in range(5)) / n * 1e6
+    rows = [[label, results[stage]] for stage, label in STAGES]
+    rows.append(["reference: websockets sans-I/O framing + json.loads + dict best bid/ask "
+                 "(the SDK's stack minus asyncio)", results["sdk"]])
+    text = table(f"Pipeline, one market-data frame in-process, µs (best of 5 × {n:,})",
+                 ["stage (each includes the ones above it)", "µs/msg"], rows)
+    save("pipeline", {"n": n, "us_per_msg": results})
+    return {"us_per_msg": results, "table": text}
