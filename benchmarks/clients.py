@@ -160,3 +160,61 @@ def pmsync_json(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
     return pmsync_client(server, dialect, n, mix, backend="json")
 
 
+
+
+def pmsync_over_websockets_framing(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
+    """A prototype, not the product: pmsync's decode and dispatch (the same
+    ``MarketsClient.frame_received`` and callback) fed by the ``websockets``
+    library's sans-I/O protocol instead of websocket-client's framing.
+
+    websocket-client still does the handshake; then this loop reads the socket
+    64 KiB at a time and lets ``websockets.protocol.Protocol`` cut the frames.
+    It measures what the transport choice would be worth (RESULTS.md); the blast
+    server's frames are whole and unmasked, so no fragment or control-frame
+    handling is needed here, which the product would need.
+    """
+    import pmsync
+    from websockets.frames import Opcode
+    from websockets.protocol import Protocol, Side, State
+
+    key_id, secret = credentials()
+    count = 0
+    sink_: list[Any] = []
+
+    def read_best(event: Any) -> None:
+        nonlocal count
+        data = event.data
+        sink_.append((data.best_bid, data.best_ask))
+        sink_.clear()
+        count += 1
+
+    client = pmsync.MarketsClient(
+        pmsync.Credentials.from_base64(key_id, secret), dialect=dialect, reconnect=False,
+        ping_interval=0, on_market_data=read_best,
+    )
+    client.subscribe_market_data(["market-slug-1"], request_id=REQUEST_IDS["market_data"])
+    client.subscribe_market_data_lite(["market-slug-1"], request_id=REQUEST_IDS["market_data_lite"])
+    client.subscribe_trades(["market-slug-1"], request_id=REQUEST_IDS["trade"])
+    client.connection_made(lambda frames: True, False)  # the blast server needs no subscribe
+    ws = websocket.WebSocket(skip_utf8_validation=True)
+    start = time.perf_counter()
+    ws.connect(server.url(dialect, n, mix), suppress_origin=True)
+    sock = ws.sock
+    protocol = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
+    received = client.frame_received
+    text = Opcode.TEXT
+    done = False
+    while not done:
+        data = sock.recv(65536)
+        if not data:
+            break
+        protocol.receive_data(data)
+        for frame in protocol.events_received():
+            if frame.opcode is text:
+                received(1, frame.data)
+            elif frame.opcode is Opcode.CLOSE:
+                done = True
+    elapsed = time.perf_counter() - start
+    ws.shutdown()
+    client.close()
+    return elapsed, count

@@ -21,8 +21,10 @@ CLIENTS: list[tuple[str, str, Callable[..., clients.Result]]] = [
     ("official SDK, on('market_data') best bid/ask (camel)", "camel", clients.sdk),
     ("pmsync MarketsClient, on_market_data best bid/ask (orjson)", "snake", clients.pmsync_client),
     ("pmsync MarketsClient, on_market_data best bid/ask (json)", "snake", clients.pmsync_json),
+    ("prototype, not the product: pmsync decode + dispatch over websockets' sans-I/O "
+     "framing (orjson)", "snake", clients.pmsync_over_websockets_framing),
 ]
-SHORT = ["sink", "floor", "json", "orjson", "sdk", "pmsync", "pmsync_json"]
+SHORT = ["sink", "floor", "json", "orjson", "sdk", "pmsync", "pmsync_json", "prototype"]
 
 
 def measure(server: BlastServer, mix: str, n: int, rounds: int) -> dict[str, Any]:
@@ -71,6 +73,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                 "pmsync/floor": med["pmsync"] / med["floor"],
                 "pmsync_json/floor": med["pmsync_json"] / med["floor"],
                 "sink/floor": med["sink"] / med["floor"],
+                "prototype/sdk": med["prototype"] / med["sdk"],
             }
             out[mix] = res
     save("throughput", out)
