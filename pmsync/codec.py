@@ -495,8 +495,11 @@ def _field_type(tp: Any) -> Any:
     return inner if inner is not None and _enum_of(tp) is None else tp
 
 
-def _model_hook(conv: cattrs.Converter, cls: Any) -> Callable[[Any, Any], Any]:
+def _model_hook(conv: cattrs.Converter, cls: Any, inline: bool = True) -> Callable[[Any, Any], Any]:
     """A structuring function for one model class, generated once (as source).
+
+    ``inline=False`` sends every field through its hook, without the inline
+    common cases of :func:`_inline_conversion` (the reference tests compare with).
 
     It looks each key up in a table of both spellings (snake and camel) and
     ignores unknown keys; ``null`` leaves a field at its default; a later
@@ -545,7 +548,9 @@ def _model_hook(conv: cattrs.Converter, cls: Any) -> Callable[[Any, Any], Any]:
             ns[f"d{i}"] = default
             init.append(f"    v{i} = d{i}")
         keyword = "if" if i == 0 else "elif"
-        branches.append(f"            {keyword} k == {i}:\n                v{i} = h{i}(item, t{i})")
+        branches.append(f"            {keyword} k == {i}:\n" + (
+            _inline_conversion(i, field_type, ns) if inline
+            else f"                v{i} = h{i}(item, t{i})"))
         sets.append(f"    s{i}(obj, v{i})")
     source = "\n".join([
         "def structure(value, _):",
@@ -575,6 +580,25 @@ def _model_hook(conv: cattrs.Converter, cls: Any) -> Callable[[Any, Any], Any]:
     exec(compile(source, f"<pmsync structure {cls.__name__}>", "exec"), ns)  # noqa: S102
     structure: Callable[[Any, Any], Any] = ns["structure"]
     return structure
+
+
+def _inline_conversion(i: int, field_type: Any, ns: dict[str, Any]) -> str:
+    """Source that sets ``v{i}`` from ``item``: the common case of a scalar field
+    inline (the value the hook would return, without the call), else the hook."""
+    call = f"h{i}(item, t{i})"
+    pad = " " * 16
+    enum_cls = _enum_of(field_type)
+    if enum_cls is not None:  # WireEnum.from_wire's exact-type fast path
+        ns[f"w{i}"] = enum_cls.__dict__["_wire_table"].get
+        return (f"{pad}v{i} = w{i}(item, item) if type(item) is int or type(item) is str "
+                f"else {call}")
+    if field_type in (str, int, bool):  # _str, _int, _bool return such a value as is
+        return f"{pad}v{i} = item if type(item) is {field_type.__name__} else {call}"
+    if field_type is Decimal:  # _decimal's cached case
+        ns["cached"] = _decimal_cached
+        return (f"{pad}v{i} = cached(item) if type(item) is str else None\n"
+                f"{pad}if v{i} is None:\n{pad}    v{i} = {call}")
+    return f"{pad}v{i} = {call}"
 
 
 _MISSING = object()
