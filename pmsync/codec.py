@@ -209,11 +209,12 @@ def _amount(value: Any, _: Any = None) -> m.Amount:
 #
 # The hooks below validate and convert a part completely (every Decimal is
 # built, every shape and type checked, with the same rules and errors as the
-# eager hooks) but leave the objects unbuilt: the model's slot holds the
-# prepared list, built on first access from values that cannot fail.
+# eager hooks) but leave the objects unbuilt: the model's slot holds a
+# models._Prepared list, built on first access from values that cannot fail.
 
 _STATS_NAMES = m._STATS_NAMES
 _STATS_AMOUNT = m._STATS_AMOUNT
+_Prepared = m._Prepared
 
 
 def _prep_amount(value: Any) -> tuple[Decimal, str | None]:
@@ -260,7 +261,7 @@ def _lazy_levels(value: Any, _: Any = None) -> Any:
             raise TypeError(f"expected a list, got {type(value).__name__}")
     if not value:
         return ()
-    data: list[tuple[Any, Any]] = []
+    data: list[tuple[Any, Any]] = _Prepared()
     append = data.append
     for item in value:
         # The common case inline: {"px": {"value": "<decimal>", "currency": "USD"},
@@ -278,7 +279,7 @@ def _lazy_levels(value: Any, _: Any = None) -> Any:
                         append(((price, currency), size))
                         continue
         append(_prep_level(item))  # _decimal_text fills the cache
-    return data  # prepared: built on first access (models._LazyField)
+    return data  # built on first access (models._LazyField)
 
 
 # MarketStats: field index by both spellings.
@@ -292,7 +293,7 @@ def _lazy_stats(value: Any, _: Any = None) -> Any:
     """``MarketStats`` validated now, built on first access."""
     if type(value) is not dict and not isinstance(value, dict):
         raise TypeError(f"MarketStats: expected an object, got {type(value).__name__}")
-    data: list[Any] = [None, None, None, None, None]
+    data: list[Any] = _Prepared((None, None, None, None, None))
     for key, item in value.items():
         if item is None:
             continue
@@ -317,7 +318,7 @@ def _lazy_stats(value: Any, _: Any = None) -> Any:
             data[k] = _prep_amount(item) if _STATS_AMOUNT[k] else _decimal(item)
         except Exception as exc:
             raise _FieldError(f"MarketStats.{_STATS_NAMES[k]}: {exc}") from exc
-    return data  # prepared: built on first access (models._LazyField)
+    return data  # built on first access (models._LazyField)
 
 
 #: (model, field) → the hook that leaves the field to be built on first access.
@@ -700,7 +701,7 @@ def _levels_exact(value: Any) -> list[tuple[Any, Any]] | tuple[()] | None:
         return () if value is None else None
     if not value:
         return ()
-    data: list[tuple[Any, Any]] = []
+    data: list[tuple[Any, Any]] = _Prepared()
     append = data.append
     cache = _DECIMAL_CACHE
     try:
@@ -716,7 +717,7 @@ def _levels_exact(value: Any) -> list[tuple[Any, Any]] | tuple[()] | None:
         return data
     except (KeyError, TypeError):
         pass
-    data = []
+    data = _Prepared()
     append = data.append
     for item in value:
         if type(item) is not dict:
@@ -753,17 +754,17 @@ def _stats_exact(value: dict[str, Any]) -> list[Any] | None:
             c0, c3, c4 = last["currency"], high["currency"], low["currency"]
             if ((c0 is None or type(c0) is str) and (c3 is None or type(c3) is str)
                     and (c4 is None or type(c4) is str)):
-                return [
+                return _Prepared((
                     (cache[last["value"]], c0),
                     cache[value[names[1]]],
                     cache[value[names[2]]],
                     (cache[high["value"]], c3),
                     (cache[low["value"]], c4),
-                ]
+                ))
             return None
         except (KeyError, TypeError):
             pass
-    data: list[Any] = [None, None, None, None, None]
+    data: list[Any] = _Prepared((None, None, None, None, None))
     for key, item in value.items():
         if item is None:
             continue

@@ -100,7 +100,7 @@ class MarketData:
     def best_bid(self) -> Decimal | None:
         """Price of the best bid, or ``None``."""
         levels = _md_bids_get(self, MarketData)
-        if type(levels) is list:  # not built yet (see _LazyField)
+        if type(levels) is _Prepared:  # not built yet (see _LazyField)
             return _pending_best_px(levels)
         return _level_px(levels)
 
@@ -108,7 +108,7 @@ class MarketData:
     def best_ask(self) -> Decimal | None:
         """Price of the best offer, or ``None``."""
         levels = _md_offers_get(self, MarketData)
-        if type(levels) is list:  # not built yet (see _LazyField)
+        if type(levels) is _Prepared:  # not built yet (see _LazyField)
             return _pending_best_px(levels)
         return _level_px(levels)
 
@@ -123,10 +123,10 @@ def _level_px(levels: tuple[BookLevel, ...]) -> Decimal | None:
 # Lazily built nested parts (internal).
 #
 # pmsync.codec may leave a nested part of a model unbuilt: the slot then holds a
-# list, the part's content already validated and converted (Decimals, strings),
-# and the part is built from it on first access. Building cannot fail. A built
-# part is never a list (levels are tuples, stats a MarketStats or None), so the
-# list itself is the mark. The slot's descriptor is wrapped by a _LazyField, so
+# _Prepared list, the part's content already validated and converted (Decimals,
+# strings), and the part is built from it on first access. Building cannot fail.
+# (A list of its own type, so that a plain list a user puts in a model is never
+# taken for one.) The slot's descriptor is wrapped by a _LazyField, so
 # every read (attribute access, ==, hash, repr, attrs.evolve/asdict, pickling)
 # sees the built part: the type, values and immutability are those of an
 # eagerly built object.
@@ -134,6 +134,12 @@ def _level_px(levels: tuple[BookLevel, ...]) -> Decimal | None:
 # Prepared forms: levels as [((value, currency) | None, qty | None), ...];
 # stats as [last_trade_px, shares_traded, open_interest, high_px, low_px] with
 # the Amount fields as (value, currency) | None.
+
+class _Prepared(list):  # type: ignore[type-arg]
+    """The content of a nested part, validated and converted, not yet built."""
+
+    __slots__ = ()
+
 
 _new = object.__new__
 _set_amount_value: Callable[[Any, Any], None] = Amount.__dict__["value"].__set__
@@ -191,7 +197,7 @@ def _pending_best_px(data: list[tuple[Any, Any]]) -> Decimal | None:
 
 
 class _LazyField:
-    """Data descriptor over a slot that may hold a prepared (list) part."""
+    """Data descriptor over a slot that may hold a :class:`_Prepared` part."""
 
     __slots__ = ("raw_get", "raw_set", "raw_delete", "build")
 
@@ -205,10 +211,10 @@ class _LazyField:
         if obj is None:
             return self
         value = self.raw_get(obj, owner)
-        if type(value) is list:
+        if type(value) is _Prepared:
             built = self.build(value)
             current = self.raw_get(obj, owner)
-            if type(current) is list:  # another thread may have built it first
+            if type(current) is _Prepared:  # another thread may have built it first
                 self.raw_set(obj, built)
                 return built
             return current

@@ -54,7 +54,7 @@ def eager(data: m.MarketData) -> m.MarketData:
 def is_pending(data: m.MarketData, name: str) -> bool:
     raw = m.MarketData.__dict__[name]
     assert isinstance(raw, m._LazyField)
-    return type(raw.raw_get(data, m.MarketData)) is list
+    return type(raw.raw_get(data, m.MarketData)) is m._Prepared
 
 
 @pytest.mark.parametrize("dialect", ["camel", "snake"])
@@ -219,3 +219,14 @@ def test_book_cache_builds_sorted_book_on_request() -> None:
     assert cache.slugs() == ["s"]
     cache.clear()
     assert cache.get("s") is None and cache.slugs() == []
+
+
+def test_a_plain_list_given_by_a_user_is_kept_as_given() -> None:
+    # Only the codec's own prepared parts are built lazily; a model a user makes
+    # (in a test, say) with lists instead of tuples reads back what was given.
+    levels: Any = [m.BookLevel(px=m.Amount(value=Decimal("0.5")), qty=Decimal("1"))]
+    empty: Any = []
+    data = m.MarketData(market_slug="x", bids=levels, offers=empty)
+    assert data.bids is levels and data.offers is empty
+    assert data.best_bid == Decimal("0.5") and data.best_ask is None
+    assert BookCache().get("x") is None
