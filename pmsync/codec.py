@@ -252,33 +252,59 @@ def _prep_level(item: Any) -> tuple[Any, Any]:
     return px, qty
 
 
-def _lazy_levels(value: Any, _: Any = None) -> Any:
-    """``tuple[BookLevel, ...]`` validated now, built on first access."""
+def _levels_exact(value: Any) -> list[tuple[Any, Any]] | tuple[()] | None:
+    """Prepared levels when every level has the documented shape and types (text
+    numbers, no JSON number anywhere); ``None`` otherwise."""
     if type(value) is not list:
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            raise TypeError(f"expected a list, got {type(value).__name__}")
+        return () if value is None else None
     if not value:
         return ()
     data: list[tuple[Any, Any]] = _Prepared()
     append = data.append
+    cache = _DECIMAL_CACHE
+    try:
+        # Subscripts, not .get(): a missing key, a wrong type or a number not yet
+        # cached raises, and the careful loop below decides.
+        for item in value:
+            px = item["px"]
+            currency = px["currency"]
+            if currency is not None and type(currency) is not str:
+                return None
+            # The cache holds str keys only: a hit means text, never a JSON number.
+            append(((cache[px["value"]], currency), cache[item["qty"]]))
+        return data
+    except (KeyError, TypeError):
+        pass
+    data = _Prepared()
+    append = data.append
     for item in value:
-        # The common case inline: {"px": {"value": "<decimal>", "currency": "USD"},
-        # "qty": "<decimal>"}, both finite. Anything else: _prep_level.
-        if type(item) is dict:
-            px = item.get("px")
-            qty = item.get("qty")
-            if type(px) is dict and type(qty) is str:
-                raw = px.get("value")
-                currency = px.get("currency")
-                if type(raw) is str and (type(currency) is str or currency is None):
-                    price = _decimal_cached(raw)
-                    size = _decimal_cached(qty)
-                    if price is not None and size is not None:
-                        append(((price, currency), size))
-                        continue
-        append(_prep_level(item))  # _decimal_text fills the cache
+        if type(item) is not dict:
+            return None
+        px = item.get("px")
+        qty = item.get("qty")
+        if type(px) is not dict or type(qty) is not str:
+            return None
+        raw = px.get("value")
+        currency = px.get("currency")
+        if type(raw) is not str or (currency is not None and type(currency) is not str):
+            return None
+        try:
+            append(((_decimal(raw), currency), _decimal(qty)))
+        except ValueError:
+            return None
+    return data
+
+
+def _lazy_levels(value: Any, _: Any = None) -> Any:
+    """``tuple[BookLevel, ...]`` validated now, built on first access."""
+    exact = _levels_exact(value)
+    if exact is not None:
+        return exact
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    data: list[tuple[Any, Any]] = _Prepared()
+    for item in value:
+        data.append(_prep_level(item))
     return data  # built on first access (models._LazyField)
 
 
@@ -289,10 +315,33 @@ _STATS_INDEX = {
 }
 
 
-def _lazy_stats(value: Any, _: Any = None) -> Any:
-    """``MarketStats`` validated now, built on first access."""
-    if type(value) is not dict and not isinstance(value, dict):
-        raise TypeError(f"MarketStats: expected an object, got {type(value).__name__}")
+_STATS_SPELLINGS = (_STATS_NAMES, tuple(_to_camel(name) for name in _STATS_NAMES))
+_STATS_KEYSETS = tuple(frozenset(names) for names in _STATS_SPELLINGS)
+
+
+def _stats_exact(value: dict[str, Any]) -> list[Any] | None:
+    """Prepared stats when every known field has the documented type (an Amount
+    object with a text value, or a text number); ``None`` otherwise."""
+    keys = value.keys()
+    names = (_STATS_SPELLINGS[0] if keys == _STATS_KEYSETS[0]
+             else _STATS_SPELLINGS[1] if keys == _STATS_KEYSETS[1] else None)
+    if names is not None:  # all five fields, in one dialect: subscripts (see _levels_exact)
+        cache = _DECIMAL_CACHE
+        try:
+            last, high, low = value[names[0]], value[names[3]], value[names[4]]
+            c0, c3, c4 = last["currency"], high["currency"], low["currency"]
+            if ((c0 is None or type(c0) is str) and (c3 is None or type(c3) is str)
+                    and (c4 is None or type(c4) is str)):
+                return _Prepared((
+                    (cache[last["value"]], c0),
+                    cache[value[names[1]]],
+                    cache[value[names[2]]],
+                    (cache[high["value"]], c3),
+                    (cache[low["value"]], c4),
+                ))
+            return None
+        except (KeyError, TypeError):
+            pass
     data: list[Any] = _Prepared((None, None, None, None, None))
     for key, item in value.items():
         if item is None:
@@ -300,20 +349,38 @@ def _lazy_stats(value: Any, _: Any = None) -> Any:
         k = _STATS_INDEX.get(key)
         if k is None:
             continue
-        # The common cases inline: {"value": "<decimal>", "currency": "USD"} and "<decimal>".
-        if type(item) is dict:
+        currency = None
+        if _STATS_AMOUNT[k]:
+            if type(item) is not dict:
+                return None
             raw = item.get("value")
             currency = item.get("currency")
-            if type(raw) is str and (currency is None or type(currency) is str) and _STATS_AMOUNT[k]:
-                number = _decimal_cached(raw)
-                if number is not None:
-                    data[k] = (number, currency)
-                    continue
-        elif type(item) is str and not _STATS_AMOUNT[k]:
-            number = _decimal_cached(item)
-            if number is not None:
-                data[k] = number
-                continue
+            if type(raw) is not str or (currency is not None and type(currency) is not str):
+                return None
+        elif type(item) is str:
+            raw = item
+        else:
+            return None
+        try:
+            number = _decimal(raw)
+        except ValueError:
+            return None
+        data[k] = (number, currency) if _STATS_AMOUNT[k] else number
+    return data
+
+
+def _lazy_stats(value: Any, _: Any = None) -> Any:
+    """``MarketStats`` validated now, built on first access."""
+    if type(value) is not dict and not isinstance(value, dict):
+        raise TypeError(f"MarketStats: expected an object, got {type(value).__name__}")
+    exact = _stats_exact(value)
+    if exact is not None:
+        return exact
+    data: list[Any] = _Prepared((None, None, None, None, None))
+    for key, item in value.items():
+        k = _STATS_INDEX.get(key)
+        if k is None or item is None:
+            continue
         try:
             data[k] = _prep_amount(item) if _STATS_AMOUNT[k] else _decimal(item)
         except Exception as exc:
@@ -692,103 +759,6 @@ _md_set = tuple(
  _md_set_time) = _md_set
 _market_state = MarketState.__dict__["_wire_table"].get
 _market_data_generic: _Hook = converter.get_structure_hook(m.MarketData)
-
-
-def _levels_exact(value: Any) -> list[tuple[Any, Any]] | tuple[()] | None:
-    """Prepared levels when every level has the documented shape and types (text
-    numbers, no JSON number anywhere); ``None`` otherwise."""
-    if type(value) is not list:
-        return () if value is None else None
-    if not value:
-        return ()
-    data: list[tuple[Any, Any]] = _Prepared()
-    append = data.append
-    cache = _DECIMAL_CACHE
-    try:
-        # Subscripts, not .get(): a missing key, a wrong type or a number not yet
-        # cached raises, and the careful loop below decides.
-        for item in value:
-            px = item["px"]
-            currency = px["currency"]
-            if currency is not None and type(currency) is not str:
-                return None
-            # The cache holds str keys only: a hit means text, never a JSON number.
-            append(((cache[px["value"]], currency), cache[item["qty"]]))
-        return data
-    except (KeyError, TypeError):
-        pass
-    data = _Prepared()
-    append = data.append
-    for item in value:
-        if type(item) is not dict:
-            return None
-        px = item.get("px")
-        qty = item.get("qty")
-        if type(px) is not dict or type(qty) is not str:
-            return None
-        raw = px.get("value")
-        currency = px.get("currency")
-        if type(raw) is not str or (currency is not None and type(currency) is not str):
-            return None
-        try:
-            append(((_decimal(raw), currency), _decimal(qty)))
-        except ValueError:
-            return None
-    return data
-
-
-_STATS_SPELLINGS = (_STATS_NAMES, tuple(_to_camel(name) for name in _STATS_NAMES))
-_STATS_KEYSETS = tuple(frozenset(names) for names in _STATS_SPELLINGS)
-
-
-def _stats_exact(value: dict[str, Any]) -> list[Any] | None:
-    """Prepared stats when every known field has the documented type (an Amount
-    object with a text value, or a text number); ``None`` otherwise."""
-    keys = value.keys()
-    names = (_STATS_SPELLINGS[0] if keys == _STATS_KEYSETS[0]
-             else _STATS_SPELLINGS[1] if keys == _STATS_KEYSETS[1] else None)
-    if names is not None:  # all five fields, in one dialect: subscripts (see _levels_exact)
-        cache = _DECIMAL_CACHE
-        try:
-            last, high, low = value[names[0]], value[names[3]], value[names[4]]
-            c0, c3, c4 = last["currency"], high["currency"], low["currency"]
-            if ((c0 is None or type(c0) is str) and (c3 is None or type(c3) is str)
-                    and (c4 is None or type(c4) is str)):
-                return _Prepared((
-                    (cache[last["value"]], c0),
-                    cache[value[names[1]]],
-                    cache[value[names[2]]],
-                    (cache[high["value"]], c3),
-                    (cache[low["value"]], c4),
-                ))
-            return None
-        except (KeyError, TypeError):
-            pass
-    data: list[Any] = _Prepared((None, None, None, None, None))
-    for key, item in value.items():
-        if item is None:
-            continue
-        k = _STATS_INDEX.get(key)
-        if k is None:
-            continue
-        currency = None
-        if _STATS_AMOUNT[k]:
-            if type(item) is not dict:
-                return None
-            raw = item.get("value")
-            currency = item.get("currency")
-            if type(raw) is not str or (currency is not None and type(currency) is not str):
-                return None
-        elif type(item) is str:
-            raw = item
-        else:
-            return None
-        try:
-            number = _decimal(raw)
-        except ValueError:
-            return None
-        data[k] = (number, currency) if _STATS_AMOUNT[k] else number
-    return data
 
 
 def _market_data_exact(value: Any) -> m.MarketData | None:

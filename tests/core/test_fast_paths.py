@@ -25,9 +25,20 @@ AMOUNTS = st.one_of(SCALARS, st.fixed_dictionaries(
     {}, optional={"value": SCALARS, "currency": SCALARS, "extra": SCALARS}))
 LEVELS = st.one_of(SCALARS, st.lists(st.one_of(SCALARS, st.fixed_dictionaries(
     {}, optional={"px": AMOUNTS, "qty": SCALARS})), max_size=3))
-STATS = st.one_of(SCALARS, st.fixed_dictionaries({}, optional={
-    key: AMOUNTS for key in ("last_trade_px", "lastTradePx", "shares_traded", "openInterest",
-                             "high_px", "lowPx", "unknown")}))
+DECIMAL_TEXTS = st.sampled_from(["0.55", "0.5", "150000", "500000", "0.58", "1e3", "NaN", "x"])
+EXACT_AMOUNTS = st.fixed_dictionaries({"value": DECIMAL_TEXTS, "currency": st.sampled_from(
+    ["USD", None, 5])})
+STATS = st.one_of(
+    SCALARS,
+    st.fixed_dictionaries({}, optional={
+        key: AMOUNTS for key in ("last_trade_px", "lastTradePx", "shares_traded", "openInterest",
+                                 "high_px", "lowPx", "unknown")}),
+    # All five fields in one dialect (the exact path's subscript case).
+    *(st.fixed_dictionaries({
+        names[0]: EXACT_AMOUNTS, names[1]: DECIMAL_TEXTS | AMOUNTS,
+        names[2]: DECIMAL_TEXTS | SCALARS, names[3]: EXACT_AMOUNTS, names[4]: EXACT_AMOUNTS,
+    }) for names in codec._STATS_SPELLINGS),
+)
 KEYS = {
     "market_slug": SCALARS, "marketSlug": SCALARS, "bids": LEVELS, "offers": LEVELS,
     "state": SCALARS, "stats": STATS, "transact_time": SCALARS, "transactTime": SCALARS,
@@ -139,3 +150,41 @@ def test_generated_hooks_with_inline_conversions_equal_the_reference(cls: Any, d
     fast = codec.converter.get_structure_hook(cls)
     reference = codec._model_hook(codec.converter, cls, inline=False)
     assert outcome(fast, value) == outcome(reference, value)
+
+
+# The lazy MarketData parts (exact path or tolerant path) against the eager
+# generated hooks: the same values once built, and a failure exactly when the
+# eager hook fails.
+EAGER_LEVELS = codec.converter.get_structure_hook(tuple[m.BookLevel, ...])
+EAGER_STATS = codec.converter.get_structure_hook(m.MarketStats)
+
+
+def built(lazy: Any, build: Any) -> Any:
+    def hook(value: Any, _: Any) -> Any:
+        result = lazy(value)
+        return build(result) if type(result) is m._Prepared else result
+
+    return hook
+
+
+def succeeds(hook: Any, value: Any) -> Any:
+    try:
+        return ("built", hook(value, None))
+    except Exception:  # noqa: BLE001
+        return ("raised", None)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(LEVELS)
+def test_lazy_levels_equal_the_eager_hook(value: Any) -> None:
+    lazy = succeeds(built(codec._lazy_levels, m._build_levels), value)
+    assert lazy == succeeds(EAGER_LEVELS, value)
+    if lazy[0] == "built":
+        assert type(lazy[1]) is tuple
+
+
+@settings(max_examples=1000, deadline=None)
+@given(STATS)
+def test_lazy_stats_equal_the_eager_hook(value: Any) -> None:
+    lazy = succeeds(built(codec._lazy_stats, m._build_stats), value)
+    assert lazy == succeeds(EAGER_STATS, value)
