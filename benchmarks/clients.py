@@ -110,42 +110,50 @@ def sdk(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
     return elapsed, count
 
 
+class _BestBidAsk:
+    """An ``on_market_data`` callback reading best bid and ask from the typed event."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._sink: list[Any] = []
+
+    def __call__(self, event: Any) -> None:
+        data = event.data
+        self._sink.append((data.best_bid, data.best_ask))
+        self._sink.clear()
+        self.count += 1
+
+
+def _markets_client(dialect: str, on_market_data: Callable[[Any], None], **options: Any) -> Any:
+    """A MarketsClient subscribed to the benchmark's three request ids (not connected)."""
+    import pmsync
+
+    key_id, secret = credentials()
+    client = pmsync.MarketsClient(
+        pmsync.Credentials.from_base64(key_id, secret), dialect=dialect, reconnect=False,
+        ping_interval=0, on_market_data=on_market_data, **options,
+    )
+    client.subscribe_market_data(["market-slug-1"], request_id=REQUEST_IDS["market_data"])
+    client.subscribe_market_data_lite(["market-slug-1"], request_id=REQUEST_IDS["market_data_lite"])
+    client.subscribe_trades(["market-slug-1"], request_id=REQUEST_IDS["trade"])
+    return client
+
+
 def pmsync_client(server: BlastServer, dialect: str, n: int, mix: str,
                   backend: str = "default", on_market_data: Callable[[Any], None] | None = None,
                   rate: float = 0) -> Result:
     """pmsync's MarketsClient, ``on_market_data`` reading best bid/ask from the typed event."""
-    import pmsync
     from pmsync import codec
 
-    key_id, secret = credentials()
-    count = 0
-    sink_: list[Any] = []
-
-    def read_best(event: Any) -> None:
-        nonlocal count
-        data = event.data
-        sink_.append((data.best_bid, data.best_ask))
-        sink_.clear()
-        count += 1
-
+    read_best = _BestBidAsk()
     done = threading.Event()
     previous = codec.BACKEND
     if backend != "default":
         codec.use_backend(backend)
     try:
-        client = pmsync.MarketsClient(
-            pmsync.Credentials.from_base64(key_id, secret),
-            base_url=server.base(dialect, n, mix, rate),
-            dialect=dialect,
-            reconnect=False,
-            ping_interval=0,
-            on_market_data=on_market_data or read_best,
-            on_disconnect=lambda error: done.set(),
-        )
-        client.subscribe_market_data(["market-slug-1"], request_id=REQUEST_IDS["market_data"])
-        client.subscribe_market_data_lite(["market-slug-1"],
-                                          request_id=REQUEST_IDS["market_data_lite"])
-        client.subscribe_trades(["market-slug-1"], request_id=REQUEST_IDS["trade"])
+        client = _markets_client(dialect, on_market_data or read_best,
+                                 base_url=server.base(dialect, n, mix, rate),
+                                 on_disconnect=lambda error: done.set())
         start = time.perf_counter()
         client.connect()
         done.wait()
@@ -153,7 +161,7 @@ def pmsync_client(server: BlastServer, dialect: str, n: int, mix: str,
         client.close()
     finally:
         codec.use_backend(previous)
-    return elapsed, count
+    return elapsed, read_best.count
 
 
 def pmsync_json(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
@@ -173,28 +181,11 @@ def pmsync_over_websockets_framing(server: BlastServer, dialect: str, n: int, mi
     server's frames are whole and unmasked, so no fragment or control-frame
     handling is needed here, which the product would need.
     """
-    import pmsync
     from websockets.frames import Opcode
     from websockets.protocol import Protocol, Side, State
 
-    key_id, secret = credentials()
-    count = 0
-    sink_: list[Any] = []
-
-    def read_best(event: Any) -> None:
-        nonlocal count
-        data = event.data
-        sink_.append((data.best_bid, data.best_ask))
-        sink_.clear()
-        count += 1
-
-    client = pmsync.MarketsClient(
-        pmsync.Credentials.from_base64(key_id, secret), dialect=dialect, reconnect=False,
-        ping_interval=0, on_market_data=read_best,
-    )
-    client.subscribe_market_data(["market-slug-1"], request_id=REQUEST_IDS["market_data"])
-    client.subscribe_market_data_lite(["market-slug-1"], request_id=REQUEST_IDS["market_data_lite"])
-    client.subscribe_trades(["market-slug-1"], request_id=REQUEST_IDS["trade"])
+    read_best = _BestBidAsk()
+    client = _markets_client(dialect, read_best)
     client.connection_made(lambda frames: True, False)  # the blast server needs no subscribe
     ws = websocket.WebSocket(skip_utf8_validation=True)
     start = time.perf_counter()
@@ -217,4 +208,4 @@ def pmsync_over_websockets_framing(server: BlastServer, dialect: str, n: int, mi
     elapsed = time.perf_counter() - start
     ws.shutdown()
     client.close()
-    return elapsed, count
+    return elapsed, read_best.count

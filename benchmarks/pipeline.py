@@ -28,12 +28,12 @@ from typing import Any
 
 import websocket
 
-import pmsync
 from pmsync import codec
 from pmsync.connection import BufferedSocket
 
-from .blast import REQUEST_IDS, frames, texts
-from .common import credentials, save, table
+from . import clients
+from .blast import frames, texts
+from .common import save, table
 
 
 class _MemorySocket:
@@ -59,13 +59,8 @@ def _websocket(chunks: list[bytes]) -> websocket.WebSocket:
     return ws
 
 
-def _client(on_market_data: Callable[[Any], None]) -> pmsync.MarketsClient:
-    key_id, secret = credentials()
-    client = pmsync.MarketsClient(
-        pmsync.Credentials.from_base64(key_id, secret), dialect="snake", reconnect=False,
-        ping_interval=0, on_market_data=on_market_data,
-    )
-    client.subscribe_market_data(["market-slug-1"], request_id=REQUEST_IDS["market_data"])
+def _client(on_market_data: Callable[[Any], None]) -> Any:
+    client = clients._markets_client("snake", on_market_data)
     client.connection_made(lambda frames: True, False)  # as if connected; sends nothing
     client.frame_received(1, texts("snake")["market_data"].encode())  # the snapshot
     return client
@@ -74,13 +69,6 @@ def _client(on_market_data: Callable[[Any], None]) -> pmsync.MarketsClient:
 def _pass(chunks: list[bytes], n: int, stage: str) -> float:
     ws = _websocket(chunks)
     recv = ws.recv_data_frame
-    sink: list[Any] = []
-
-    def read_best(event: Any) -> None:
-        data = event.data
-        sink.append((data.best_bid, data.best_ask))
-        sink.clear()
-
     start = 0.0
     if stage == "framing":
         start = time.perf_counter()
@@ -99,7 +87,7 @@ def _pass(chunks: list[bytes], n: int, stage: str) -> float:
         for _ in range(n):
             decode(recv(True)[1].data, "markets")
     else:
-        client = _client(read_best)
+        client = _client(clients._BestBidAsk())
         received = client.frame_received
         start = time.perf_counter()
         for _ in range(n):
