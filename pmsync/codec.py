@@ -907,19 +907,20 @@ def _plain_market_data(obj: dict[str, Any], text: str, sub_table: dict[Any, Any]
     data = _market_data_exact({} if content is None else content)
     if data is None:
         return None
+    return _event("market_data", request_id, sub_type, data, text)
+
+
+def _event(kind: str, request_id: Any, sub_type: Any, data: Any, text: str) -> Event:
+    """``Event(kind, request_id, sub_type, data, text)``: the same object, without
+    the keyword call (the hot path's)."""
     event = _new(Event)
-    _ev_kind(event, "market_data")
+    _ev_kind(event, kind)
     _ev_request_id(event, request_id)
     _ev_subscription_type(event, sub_type)
     _ev_data(event, data)
     _ev_raw(event, text)
     _ev_resync(event, False)
     return event
-
-
-def _get(obj: dict[str, Any], keys: tuple[str, str]) -> Any:
-    value = obj.get(keys[0])
-    return obj.get(keys[1]) if value is None else value
 
 
 # --------------------------------------------------------------------------
@@ -977,7 +978,7 @@ def decode(text: str | bytes, endpoint: str) -> Event:
     if not isinstance(obj, dict):
         raise DecodeError(f"not a JSON object but {_json_type(obj)}", text)
     try:
-        # _get(obj, _REQUEST_ID_KEYS) and _get(obj, _SUBSCRIPTION_TYPE_KEYS), inline
+        # The envelope: either spelling of each key (_REQUEST_ID_KEYS, _SUBSCRIPTION_TYPE_KEYS).
         request_id = obj.get("request_id")
         if request_id is None:
             request_id = obj.get("requestId")
@@ -1007,15 +1008,7 @@ def decode(text: str | bytes, endpoint: str) -> Event:
             if entry is not None:
                 kind, hook = entry
                 data = hook({} if content is None else content, None)
-                # Same object as Event(kind, request_id, sub_type, data, text), without the call.
-                event = _new(Event)
-                _ev_kind(event, kind)
-                _ev_request_id(event, request_id)
-                _ev_subscription_type(event, sub_type)
-                _ev_data(event, data)
-                _ev_raw(event, text)
-                _ev_resync(event, False)
-                return event
+                return _event(kind, request_id, sub_type, data, text)
     except DecodeError:
         raise
     except Exception as exc:  # noqa: BLE001 - the contract: only DecodeError escapes
