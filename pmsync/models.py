@@ -135,6 +135,7 @@ def _level_px(levels: tuple[BookLevel, ...]) -> Decimal | None:
 # stats as [last_trade_px, shares_traded, open_interest, high_px, low_px] with
 # the Amount fields as (value, currency) | None.
 
+
 class _Prepared(list):  # type: ignore[type-arg]
     """The content of a nested part, validated and converted, not yet built."""
 
