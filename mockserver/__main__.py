@@ -58,21 +58,22 @@ def _markets(value: str) -> list[str]:
     return slugs
 
 
-def _positive(value: str) -> float:
+def _number(value: str) -> float:
     try:
-        number = float(value)
+        return float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+
+
+def _positive(value: str) -> float:
+    number = _number(value)
     if not number > 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {value!r}")
     return number
 
 
 def _speed(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    number = _number(value)
     if not number >= 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value!r}")
     return number
