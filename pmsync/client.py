@@ -309,7 +309,7 @@ class _Client:
         *,
         base_url: str | None = None,
         dialect: str = "snake",
-        heartbeat_timeout: float | None = 15.0,
+        heartbeat_timeout: float | None = None,
         reconnect: bool = True,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,

@@ -329,7 +329,7 @@ def _lazy_levels(value: Any, _: Any = None) -> Any:
 
 def _eager_hook(tp: Any) -> Callable[[Any, Any], Any]:
     """The converter's (eager) hook for ``tp``: for parts that carry unknown fields."""
-    return converter.get_structure_hook(tp)  # type: ignore[no-any-return]
+    return converter.get_structure_hook(tp)
 
 
 # MarketStats: field index by both spellings.
@@ -783,7 +783,7 @@ _HEARTBEAT = m.Heartbeat()
 def _heartbeat(value: Any, _: Any = None) -> m.Heartbeat:
     if not value:
         return _HEARTBEAT
-    return m.Heartbeat(extra={to_snake(k): v for k, v in _dict(value).items()})
+    return m.Heartbeat(extra=Extra.adopt({to_snake(k): v for k, v in _dict(value).items()}))
 
 
 def _with_legacy_balance(hook: _Hook) -> _Hook:

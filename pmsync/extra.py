@@ -21,6 +21,7 @@ class Extra(Mapping[str, Any]):
     """A read-only mapping of unmodelled fields: snake_case name → value as sent."""
 
     __slots__ = ("_data",)
+    _data: dict[str, Any]
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
         object.__setattr__(self, "_data", dict(data) if data else {})
