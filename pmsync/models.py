@@ -27,11 +27,13 @@ from .enums import (
     ImageDisplayType,
     LedgerEntryType,
     MarketState,
+    MarketSubscriptionType,
     OrderIntent,
     OrderSide,
     OrderState,
     OrderType,
     OutcomeSide,
+    PrivateSubscriptionType,
     TimeInForce,
 )
 from .extra import EMPTY, Extra, extra_field
@@ -644,5 +646,5 @@ class ErrorResponse:
 
     error: str
     request_id: str | None = None
-    subscription_type: Any = None
+    subscription_type: PrivateSubscriptionType | MarketSubscriptionType | int | str | None = None
     extra: Extra = extra_field()
