@@ -33,7 +33,7 @@ from .enums import (
     WireEnum,
 )
 from .errors import DecodeError
-from .extra import EMPTY, Extra
+from .extra import EMPTY, Extra, extra_field
 
 # Imported by name so that mypy is clean with and without orjson installed.
 _orjson_module: Any
@@ -98,7 +98,8 @@ class Event:
 
     ``kind`` names the payload (see :data:`KINDS`); ``data`` is its typed model
     (the plain dict for ``"unknown"``); ``raw`` is the frame's text; ``resync``
-    is set by the client on snapshots that follow a reconnect.
+    is set by the client on snapshots that follow a reconnect; ``extra`` keeps
+    the frame's top-level keys that are neither the envelope nor the payload.
     """
 
     kind: str
@@ -107,6 +108,7 @@ class Event:
     data: Any
     raw: str = attrs.field(repr=False, eq=False)
     resync: bool = False
+    extra: Extra = extra_field()
 
 
 # --------------------------------------------------------------------------
@@ -988,7 +990,10 @@ def _plain_market_data(obj: dict[str, Any], text: str, sub_table: dict[Any, Any]
     data = _market_data_exact({} if content is None else content)
     if data is None:
         return None
-    return _event("market_data", request_id, sub_type, data, text)
+    event = _event("market_data", request_id, sub_type, data, text)
+    if len(obj) > 1 + (request_id is not None) + (sub_type is not None):
+        _ev_extra(event, _unknown(obj, _ENVELOPE | {key}))
+    return event
 
 
 def _event(kind: str, request_id: Any, sub_type: Any, data: Any, text: str) -> Event:
@@ -1001,6 +1006,7 @@ def _event(kind: str, request_id: Any, sub_type: Any, data: Any, text: str) -> E
     _ev_data(event, data)
     _ev_raw(event, text)
     _ev_resync(event, False)
+    _ev_extra(event, EMPTY)
     return event
 
 
@@ -1090,7 +1096,10 @@ def decode(text: str | bytes, endpoint: str) -> Event:
             if entry is not None:
                 kind, hook = entry
                 data = hook({} if content is None else content, None)
-                return _event(kind, request_id, sub_type, data, text)
+                event = _event(kind, request_id, sub_type, data, text)
+                if len(obj) > 1 + (request_id is not None) + (sub_type is not None):
+                    _ev_extra(event, _unknown(obj, _ENVELOPE | {key}))
+                return event
     except DecodeError:
         raise
     except Exception as exc:  # noqa: BLE001 - the contract: only DecodeError escapes
@@ -1104,6 +1113,7 @@ _ev_subscription_type = Event.__dict__["subscription_type"].__set__
 _ev_data = Event.__dict__["data"].__set__
 _ev_raw = Event.__dict__["raw"].__set__
 _ev_resync = Event.__dict__["resync"].__set__
+_ev_extra = Event.__dict__["extra"].__set__
 
 _SUB_ENUMS: dict[str, type[PrivateSubscriptionType] | type[MarketSubscriptionType]] = {
     "private": PrivateSubscriptionType,
@@ -1145,13 +1155,16 @@ def to_plain(value: Any) -> Any:
     RFC 3339, enums by name, models as dicts without ``None`` fields, each with
     its ``extra`` fields (those this version does not model) merged in."""
     if isinstance(value, Event):
-        return {
+        plain = {
             "kind": value.kind,
             "request_id": value.request_id,
             "subscription_type": to_plain(value.subscription_type),
             "resync": value.resync,
             "data": to_plain(value.data),
         }
+        if value.extra:
+            plain["extra"] = to_plain(value.extra)
+        return plain
     if attrs.has(type(value)):
         out = {}
         extra: Any = ()

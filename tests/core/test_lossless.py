@@ -325,3 +325,21 @@ def test_the_mock_and_pmsync_agree_on_every_published_enum_number() -> None:
                        (MarketSubscriptionType, "/v1/ws/markets")):
         assert {t.value: t.number for t in enum} == ENDPOINTS[path]
     assert OrderSide.from_wire(ENUM_NUMBERS["ORDER_SIDE_BUY"]) == 1  # unpublished: kept raw
+
+
+@pytest.mark.parametrize("frame", [
+    {"requestId": "r", "marketData": {"marketSlug": "s"}, "sequenceNumber": 7},
+    {"request_id": "r", "subscription_type": 3, "position_subscription": {}, "sent_at": "x"},
+])
+def test_unknown_top_level_keys_are_kept_on_the_event(frame: dict[str, Any]) -> None:
+    for backend in ("json", "orjson") if codec._orjson_module is not None else ("json",):
+        previous = codec.use_backend(backend)
+        try:
+            event = decode(json.dumps(frame), "markets" if "marketData" in frame else "private")
+        finally:
+            codec.use_backend(previous)
+        (key,) = set(frame) - {"requestId", "request_id", "subscription_type", "marketData",
+                                "position_subscription"}
+        assert dict(event.extra) == {to_snake(key): frame[key]}
+        assert to_plain(event)["extra"] == {to_snake(key): frame[key]}
+    assert not decode('{"heartbeat": {}}', "private").extra
