@@ -676,10 +676,10 @@ class Exchange:
         """The next RFQ event of a whole lifecycle (see :class:`mockserver.rfq.RfqDesk`):
         a new RFQ is on ``slug`` (or a random market)."""
         now = self.clock()
-        if self._rfq.idle:
+        if self._rfq.idle:  # (the size comes from the id: the random source is the ticker's)
             slug = slug if slug is not None else self.rng.choice(self.slugs)
-            self._rfq.open(slug, self._next(), Decimal(self.rng.randint(1, 500)),
-                           self.markets[slug].last_trade_px, now)
+            n = self._next()
+            self._rfq.open(slug, n, Decimal(1 + n * 37 % 500), self.markets[slug].last_trade_px, now)
         symbol, payload = self._rfq.step(now, self._next, self._new_order_id)
         return [Event("rfq", symbol, payload)]
 
