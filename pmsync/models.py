@@ -8,7 +8,9 @@ or the raw ``int``/``str`` when the value is unknown to this version. Every
 model's ``extra`` (an :class:`~pmsync.extra.Extra`) keeps the fields the server
 sent that this version does not model, by snake_case name.
 
-The models are built by :mod:`pmsync.codec`; users only read them.
+The models are built by :mod:`pmsync.codec`; users only read them. The RFQ
+models are in :mod:`pmsync.rfq` and the market metadata in
+:mod:`pmsync.metadata`; both are importable from here too.
 """
 
 from __future__ import annotations
@@ -22,9 +24,7 @@ import attrs
 
 from .enums import (
     ComboLegState,
-    DataProvider,
     ExecutionType,
-    ImageDisplayType,
     LedgerEntryType,
     MarketState,
     MarketSubscriptionType,
@@ -37,6 +37,11 @@ from .enums import (
     TimeInForce,
 )
 from .extra import EMPTY, Extra, extra_field
+from .metadata import MarketMetadata as MarketMetadata
+from .metadata import ResolvedColor as ResolvedColor
+from .metadata import Subject as Subject
+from .metadata import Team as Team
+from .metadata import TeamProvider as TeamProvider
 from .rfq import Quote as Quote
 from .rfq import Rfq as Rfq
 from .rfq import RfqComboLeg as RfqComboLeg
@@ -57,7 +62,6 @@ __all__ = [
     "Heartbeat",
     "MarketData",
     "MarketDataLite",
-    "MarketMetadata",
     "MarketStats",
     "Order",
     "OrderSnapshot",
@@ -66,10 +70,6 @@ __all__ = [
     "Position",
     "PositionSnapshot",
     "PositionUpdate",
-    "ResolvedColor",
-    "Subject",
-    "Team",
-    "TeamProvider",
     "Trade",
     "TradeSide",
 ]
@@ -301,88 +301,6 @@ class Trade:
     trade_time: datetime | None = None
     maker: TradeSide | None = None
     taker: TradeSide | None = None
-    extra: Extra = extra_field()
-
-
-@attrs.frozen(slots=True, kw_only=True)
-class ResolvedColor:
-    """Display colours for light and dark mode."""
-
-    light: str | None = None
-    dark: str | None = None
-    extra: Extra = extra_field()
-
-
-@attrs.frozen(slots=True, kw_only=True)
-class TeamProvider:
-    """A team's identity at one sports-data provider."""
-
-    provider: DataProvider | int | str | None = None
-    provider_id: str | None = None
-    extra: Extra = extra_field()
-
-
-@attrs.frozen(slots=True, kw_only=True)
-class Team:
-    """A sports team a market is about."""
-
-    id: int | None = None
-    name: str | None = None
-    abbreviation: str | None = None
-    league: str | None = None
-    record: str | None = None
-    logo: str | None = None
-    alias: str | None = None
-    safe_name: str | None = None
-    home_icon: str | None = None
-    away_icon: str | None = None
-    color_primary: str | None = None
-    provider_id: int | None = None
-    ordering: str | None = None
-    long_icon: str | None = None
-    short_icon: str | None = None
-    display_abbreviation: str | None = None
-    ranking: str | None = None
-    conference: str | None = None
-    provider_ids: tuple[TeamProvider, ...] = ()
-    long_icon_dark: str | None = None
-    short_icon_dark: str | None = None
-    color: ResolvedColor | None = None
-    image_display_type: ImageDisplayType | int | str | None = None
-    extra: Extra = extra_field()
-
-
-@attrs.frozen(slots=True, kw_only=True)
-class Subject:
-    """The subject (person, entity) a market or combo leg is about."""
-
-    id: int | None = None
-    name: str | None = None
-    display_name: str | None = None
-    description: str | None = None
-    subject_type: str | None = None
-    image: str | None = None
-    color: str | None = None
-    dark_color: str | None = None
-    created_at: str | None = None
-    updated_at: str | None = None
-    slug: str | None = None
-    extra: Extra = extra_field()
-
-
-@attrs.frozen(slots=True, kw_only=True)
-class MarketMetadata:
-    """Descriptive data of the market an order or position belongs to."""
-
-    slug: str | None = None
-    icon: str | None = None
-    title: str | None = None
-    outcome: str | None = None
-    event_slug: str | None = None
-    team_id: int | None = None
-    team: Team | None = None
-    subject: Subject | None = None
-    event_id: str | None = None
     extra: Extra = extra_field()
 
 
