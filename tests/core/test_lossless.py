@@ -343,3 +343,10 @@ def test_unknown_top_level_keys_are_kept_on_the_event(frame: dict[str, Any]) -> 
         assert dict(event.extra) == {to_snake(key): frame[key]}
         assert to_plain(event)["extra"] == {to_snake(key): frame[key]}
     assert not decode('{"heartbeat": {}}', "private").extra
+
+
+def test_an_error_keeps_its_unknown_fields() -> None:
+    event = decode('{"requestId": "r", "error": "bad", "code": 7, "subscriptionType": 99}', "private")
+    assert event.kind == "error" and event.data.error == "bad"
+    assert dict(event.data.extra) == {"code": 7} and event.data.subscription_type == 99
+    assert to_plain(event.data)["code"] == 7
