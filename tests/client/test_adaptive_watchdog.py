@@ -25,9 +25,9 @@ def test_the_default_learns_the_server_interval_and_replaces_a_silent_connection
     client = make_client(server=server, heartbeat_timeout=None, ping_interval=0.05,
                          on_reconnect=reconnects)
     client.connect()
-    wait_until(lambda: client._conn.watchdog.interval is not None, 5, "a learned interval")
+    wait_until(lambda: client.stats()["heartbeat_interval"] is not None, 5, "a learned interval")
     watch = client._conn.watchdog
-    assert 0.05 < watch.interval < 1.0
+    assert 0.05 < client.stats()["heartbeat_interval"] < 1.0
     assert watch.limit == max(0.3, 3 * watch.interval)
     server.stop_heartbeats()  # pongs still come, but the server has gone quiet
     reconnects.wait_count(1, timeout=5)
@@ -48,6 +48,6 @@ def test_a_quiet_connection_that_answers_pings_is_kept_until_heartbeats_are_know
     # Six times the unlearned limit with no message at all: only pongs keep it up.
     with pytest.raises(AssertionError, match="condition not met"):
         disconnects.wait_count(1, timeout=1.2)
-    assert client._conn.watchdog.interval is None and client.stats()["reconnects"] == 0
+    assert client.stats()["heartbeat_interval"] is None and client.stats()["reconnects"] == 0
     server.resume_heartbeats()
     beats.wait_count(3)
