@@ -38,9 +38,10 @@ DEFAULT_MARKETS: tuple[str, ...] = (
     "us-recession-2026",
 )
 
-#: Every market state name of WIRE.md §7.
+#: Every market state name of WIRE.md §7 and the official SDK.
 MARKET_STATES: tuple[str, ...] = (
     "MARKET_STATE_OPEN",
+    "MARKET_STATE_CLOSED",
     "MARKET_STATE_PREOPEN",
     "MARKET_STATE_SUSPENDED",
     "MARKET_STATE_HALTED",
@@ -50,6 +51,8 @@ MARKET_STATES: tuple[str, ...] = (
 )
 
 TICK = Decimal("0.01")
+#: The demo account's name, as balance changes carry it.
+ACCOUNT_NAME = "mock-account"
 ZERO = Decimal(0)
 _FOUR = Decimal("0.0001")
 _ONE = Decimal(1)
@@ -204,6 +207,7 @@ class Exchange:
         """Rebuild every market and the account from the seed."""
         self.rng = random.Random(self.seed)
         self._seq = 0
+        self._rfq = RfqDesk()
         now = self.clock()
         self.markets: dict[str, Market] = {}
         for slug in self.slugs:
@@ -287,8 +291,25 @@ class Exchange:
 
     def _metadata(self, slug: str) -> dict[str, Any]:
         market = self.markets[slug]
-        return {"slug": slug, "title": market.title, "outcome": "Yes",
-                "event_slug": slug.rsplit("-", 1)[0] if slug.count("-") else slug}
+        event_slug = slug.rsplit("-", 1)[0] if slug.count("-") else slug
+        out: dict[str, Any] = {
+            "slug": slug, "icon": f"https://mock.invalid/icons/{slug}.png", "title": market.title,
+            "outcome": "Yes", "event_slug": event_slug, "event_id": f"event-{event_slug}"}
+        league, *rest = slug.split("-")
+        if league in ("nba", "nfl", "nhl", "mlb") and rest:
+            team_id = sum(map(ord, rest[0])) * 7
+            out["team_id"] = team_id
+            out["team"] = {
+                "id": team_id, "name": rest[0].upper(), "abbreviation": rest[0].upper(),
+                "league": league.upper(), "record": "10-5", "logo": f"https://mock.invalid/{rest[0]}.png",
+                "alias": rest[0], "safe_name": rest[0], "color_primary": "#123456", "provider_id": 1,
+                "ordering": "home", "display_abbreviation": rest[0].upper(),
+                "provider_ids": [{"provider": Enum("PROVIDER_SPORTRADAR"), "provider_id": f"sr-{team_id}"}],
+                "color": {"light": "#123456", "dark": "#654321"},
+                "image_display_type": Enum("IMAGE_DISPLAY_TYPE_LOGO")}
+            out["subject"] = {"id": team_id, "name": rest[0].upper(), "display_name": rest[0].upper(),
+                              "subject_type": "team", "slug": rest[0]}
+        return out
 
     def market_data(self, slug: str) -> dict[str, Any]:
         """The full-book payload of ``market_data`` for ``slug``."""
@@ -347,8 +368,10 @@ class Exchange:
         out["state"] = Enum(order.state)
         if order.cum_quantity > ZERO:
             out["avg_px"] = money(order.price)
+        out["cash_order_qty"] = money(order.price * order.quantity)
         out["insert_time"] = rfc3339(order.create_time)
         out["create_time"] = rfc3339(order.create_time)
+        out["commission_notional_total_collected"] = money(ZERO)
         out["commissions_basis_points"] = "0"
         out["maker_commissions_basis_points"] = "0"
         return out
@@ -380,6 +403,13 @@ class Exchange:
             "pending_withdrawals": [],
             "margin_requirement": ZERO,
             "balance_reservation": reserve,
+            "deposit_reservation": ZERO,
+            "bonus_reservation": ZERO,
+            "displayed_bonus": ZERO,
+            "displayed_available_soon": ZERO,
+            "displayed_cash": acct.cash,
+            "available_to_withdraw": acct.cash - reserve,
+            "bonus_hold": ZERO,
         }
 
     def balances(self) -> list[dict[str, Any]]:
@@ -398,14 +428,21 @@ class Exchange:
             "expired": False,
             "update_time": rfc3339(pos.update_time),
             "market_metadata": self._metadata(pos.market_slug),
+            "cash_value": money(pos.net * self.markets[pos.market_slug].last_trade_px),
+            "qty_available": _rounded(pos.net),
+            "fees": money(ZERO),
+            "base_cost": money(pos.cost),
             "net_position_decimal": fmt(pos.net),
             "qty_bought_decimal": fmt(pos.qty_bought),
             "qty_sold_decimal": fmt(pos.qty_sold),
             "bod_position_decimal": fmt(pos.bod),
+            "qty_available_decimal": fmt(pos.net),
+            "combo_leg_details": [],
             "position_id": f"pos-{pos.market_slug}",
         }
         if pos.net != ZERO:
             out["avg_px"] = money((pos.cost / pos.net).quantize(_FOUR))
+            out["cost_per_share"] = money((pos.cost / pos.net).quantize(_FOUR))
         return out
 
     # ----------------------------------------------------------------- steps
@@ -542,6 +579,7 @@ class Exchange:
                 "last_shares": fmt(qty),
                 "last_px": money(px),
                 "type": Enum("EXECUTION_TYPE_FILL" if done else "EXECUTION_TYPE_PARTIAL_FILL"),
+                "text": "filled" if done else "partially filled",
                 "transact_time": rfc3339(now),
                 "trade_id": trade_id,
                 "aggressor": False,
@@ -574,6 +612,10 @@ class Exchange:
             "trade_id": trade_id,
             "reference_id": exec_id,
             "description": "Order execution",
+            "allocation_group_id": f"alloc-{n:06d}",
+            "transfer_reference_trade_ids": [trade_id],
+            "short_transfer": False,
+            "update_trade_date": rfc3339(now),
         }
         # balance
         self.account.cash += -notional if buy else notional
@@ -584,6 +626,8 @@ class Exchange:
             "description": "Order execution",
             "update_time": rfc3339(now),
             "entry_type": Enum("LEDGER_ENTRY_TYPE_ORDER_EXECUTION"),
+            "modified_security_id": order.market_slug,
+            "account_name": ACCOUNT_NAME,
             "id": f"ledger-{n:06d}",
         }}
         market = self.markets[order.market_slug]
@@ -612,6 +656,8 @@ class Exchange:
             "description": description,
             "update_time": rfc3339(now),
             "entry_type": Enum(entry),
+            "modified_security_id": "USD",
+            "account_name": ACCOUNT_NAME,
             "id": f"ledger-{n:06d}",
         }})]
 
@@ -627,27 +673,22 @@ class Exchange:
         return self.book_events(slug)
 
     def rfq(self, slug: str | None = None) -> list[Event]:
-        """An RFQ event: alternately an ``rfq_created`` and an anonymous ``rfq_trade``."""
-        rng = self.rng
+        """The next RFQ event of a whole lifecycle (see :class:`mockserver.rfq.RfqDesk`):
+        a new RFQ is on ``slug`` (or a random market)."""
         now = self.clock()
-        if slug is None:
-            slug = rng.choice(self.slugs)
-        n = self._next()
-        m = self.markets[slug]
-        if n % 2:
-            payload: dict[str, Any] = {"rfq_created": {"rfq": {
-                "id": f"rfq-{n:06d}", "symbol": slug, "status": Enum("RFQ_STATUS_OPEN"),
-                "tick_size": TICK}}}
-        else:
-            payload = {"rfq_trade": {"trade": {
-                "trade_id": f"rfq-trade-{n:06d}", "symbol": slug, "price": fmt(m.last_trade_px),
-                "qty_decimal": fmt(Decimal(rng.randint(1, 500))),
-                "aggressor_side": Enum("SIDE_BUY" if rng.random() < 0.5 else "SIDE_SELL"),
-                "executed_time": rfc3339(now)}}}
-        return [Event("rfq", slug, payload)]
+        if self._rfq.idle:  # (the size comes from the id: the random source is the ticker's)
+            slug = slug if slug is not None else self.rng.choice(self.slugs)
+            n = self._next()
+            self._rfq.open(slug, n, Decimal(1 + n * 37 % 500), self.markets[slug].last_trade_px, now)
+        symbol, payload = self._rfq.step(now, self._next, self._new_order_id)
+        return [Event("rfq", symbol, payload)]
 
 
 def _default_clock() -> float:
     import time
 
     return time.time()
+
+
+# Last: mockserver.rfq uses this module's helpers (Enum, fmt, rfc3339).
+from .rfq import RfqDesk  # noqa: E402

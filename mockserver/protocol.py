@@ -16,6 +16,7 @@ from .exchange import Enum
 __all__ = [
     "DIALECTS",
     "ENDPOINTS",
+    "ENUM_NUMBERS",
     "MAX_SLUGS",
     "PAYLOAD_KEYS",
     "ProtocolError",
@@ -47,10 +48,34 @@ ENDPOINTS: dict[str, dict[str, int | None]] = {
     },
 }
 
-#: Enum names whose number WIRE.md publishes (rendered as numbers in the snake dialect).
+
+def _numbered(*names: str) -> dict[str, int]:
+    return {name: number for number, name in enumerate(names, start=1)}
+
+
+#: Enum names rendered as numbers in the snake dialect. WIRE.md publishes
+#: ``MARKET_STATE_OPEN`` = 1 and ``LEDGER_ENTRY_TYPE_ORDER_EXECUTION`` = 1; the
+#: reference pages' snake examples also carry numbers for the order side and
+#: type, the order state and the execution type (WIRE.md §7), whose members the
+#: mock numbers from 1 in their documented order (the proto convention; 0 is
+#: unspecified): ``"side": 1`` is a buy, ``"type": 1`` a limit order. A client
+#: keeps a number it does not know as the raw integer. Other enums go by name.
 ENUM_NUMBERS: dict[str, int] = {
     "MARKET_STATE_OPEN": 1,
     "LEDGER_ENTRY_TYPE_ORDER_EXECUTION": 1,
+    **_numbered("ORDER_SIDE_BUY", "ORDER_SIDE_SELL"),
+    **_numbered("ORDER_TYPE_LIMIT", "ORDER_TYPE_MARKET"),
+    **_numbered(
+        "ORDER_STATE_NEW", "ORDER_STATE_PENDING_NEW", "ORDER_STATE_PENDING_REPLACE",
+        "ORDER_STATE_PENDING_CANCEL", "ORDER_STATE_PENDING_RISK", "ORDER_STATE_PARTIALLY_FILLED",
+        "ORDER_STATE_FILLED", "ORDER_STATE_CANCELED", "ORDER_STATE_REPLACED",
+        "ORDER_STATE_REJECTED", "ORDER_STATE_EXPIRED",
+    ),
+    **_numbered(
+        "EXECUTION_TYPE_NEW", "EXECUTION_TYPE_PARTIAL_FILL", "EXECUTION_TYPE_FILL",
+        "EXECUTION_TYPE_CANCELED", "EXECUTION_TYPE_REPLACE", "EXECUTION_TYPE_REJECTED",
+        "EXECUTION_TYPE_EXPIRED", "EXECUTION_TYPE_DONE_FOR_DAY",
+    ),
 }
 
 #: Event kind → (subscription types that receive it, payload key).

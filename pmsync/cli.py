@@ -124,7 +124,7 @@ def describe(event: Event) -> str:
         ask = data.best_ask.value if data.best_ask else None
         return f"{tag} {data.market_slug}: bid {bid} / ask {ask}"
     if kind == "trade":
-        side = data.taker.side.value if data.taker and hasattr(data.taker.side, "value") else "?"
+        side = to_plain(data.taker.side) if data.taker and data.taker.side is not None else "?"
         px = data.price.value if data.price else None
         qty = data.quantity.value if data.quantity else None
         return f"{tag} {data.market_slug}: {qty} @ {px} (taker {side})"

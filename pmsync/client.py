@@ -309,7 +309,7 @@ class _Client:
         *,
         base_url: str | None = None,
         dialect: str = "snake",
-        heartbeat_timeout: float | None = 15.0,
+        heartbeat_timeout: float | None = None,
         reconnect: bool = True,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
@@ -509,9 +509,11 @@ class _Client:
 
     def stats(self) -> dict[str, Any]:
         """Counters: events per kind, frames, reconnects, dropped queue items,
-        decode and callback errors, and the age in seconds of the last frame."""
+        decode and callback errors, the age in seconds of the last frame, and
+        the server's heartbeat interval as the watchdog has learned it (or ``None``)."""
         conn = self._conn
         last = conn.last_frame if conn is not None else 0.0
+        watch = conn.watchdog if conn is not None else None
         return {
             "events": dict(self._counts),
             "frames": self._frames,
@@ -522,6 +524,7 @@ class _Client:
             "last_frame_age": (time.monotonic() - last) if last else None,
             "connected": self._online,
             "subscriptions": len(self.subscriptions),
+            "heartbeat_interval": watch.interval if watch is not None else None,
         }
 
     def __repr__(self) -> str:

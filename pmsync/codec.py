@@ -33,6 +33,7 @@ from .enums import (
     WireEnum,
 )
 from .errors import DecodeError
+from .extra import EMPTY, Extra, extra_field
 
 # Imported by name so that mypy is clean with and without orjson installed.
 _orjson_module: Any
@@ -97,7 +98,8 @@ class Event:
 
     ``kind`` names the payload (see :data:`KINDS`); ``data`` is its typed model
     (the plain dict for ``"unknown"``); ``raw`` is the frame's text; ``resync``
-    is set by the client on snapshots that follow a reconnect.
+    is set by the client on snapshots that follow a reconnect; ``extra`` keeps
+    the frame's top-level keys that are neither the envelope nor the payload.
     """
 
     kind: str
@@ -106,6 +108,7 @@ class Event:
     data: Any
     raw: str = attrs.field(repr=False, eq=False)
     resync: bool = False
+    extra: Extra = extra_field()
 
 
 # --------------------------------------------------------------------------
@@ -187,6 +190,15 @@ def _decimal(value: Any, _: Any = None) -> Decimal:
 _new = object.__new__
 _set_amount_value: Callable[[Any, Any], None] = getattr(m.Amount, "value").__set__
 _set_amount_currency: Callable[[Any, Any], None] = getattr(m.Amount, "currency").__set__
+_set_amount_extra: Callable[[Any, Any], None] = getattr(m.Amount, "extra").__set__
+_AMOUNT_KEYS = frozenset(("value", "currency"))
+_LEVEL_KEYS = frozenset(("px", "qty"))
+
+
+def _unknown(value: dict[str, Any], known: frozenset[str]) -> Extra:
+    """The keys of ``value`` not in ``known``, snake-spelt, as an :class:`~pmsync.extra.Extra`."""
+    extra = {to_snake(k): v for k, v in value.items() if k not in known}
+    return Extra.adopt(extra) if extra else EMPTY
 
 
 def _amount(value: Any, _: Any = None) -> m.Amount:
@@ -199,6 +211,8 @@ def _amount(value: Any, _: Any = None) -> m.Amount:
         # Same object as Amount(value=..., currency=...), without the keyword call.
         _set_amount_value(amount, _decimal(raw if raw is not None else "0"))
         _set_amount_currency(amount, currency)
+        _set_amount_extra(amount, EMPTY if len(value) <= 2 and value.keys() <= _AMOUNT_KEYS
+                          else _unknown(value, _AMOUNT_KEYS))
         return amount
     # Tolerated: a bare number where an Amount object is documented.
     return m.Amount(value=_decimal(value))
@@ -268,8 +282,8 @@ def _levels_exact(value: Any) -> list[tuple[Any, Any]] | tuple[()] | None:
         for item in value:
             px = item["px"]
             currency = px["currency"]
-            if currency is not None and type(currency) is not str:
-                return None
+            if (currency is not None and type(currency) is not str) or len(item) != 2 or len(px) != 2:
+                return None  # (the tolerant path reads unknown fields)
             # The cache holds str keys only: a hit means text, never a JSON number.
             append(((cache[px["value"]], currency), cache[item["qty"]]))
         return data
@@ -288,6 +302,8 @@ def _levels_exact(value: Any) -> list[tuple[Any, Any]] | tuple[()] | None:
         currency = px.get("currency")
         if type(raw) is not str or (currency is not None and type(currency) is not str):
             return None
+        if not (item.keys() <= _LEVEL_KEYS and px.keys() <= _AMOUNT_KEYS):
+            return None
         try:
             append(((_decimal(raw), currency), _decimal(qty)))
         except ValueError:
@@ -302,10 +318,20 @@ def _lazy_levels(value: Any, _: Any = None) -> Any:
         return exact
     if not isinstance(value, list):
         raise TypeError(f"expected a list, got {type(value).__name__}")
+    for item in value:
+        if isinstance(item, dict):
+            px = item.get("px")
+            if not item.keys() <= _LEVEL_KEYS or (isinstance(px, dict) and not px.keys() <= _AMOUNT_KEYS):
+                return _eager_hook(tuple[m.BookLevel, ...])(value, None)  # keeps unknown fields
     data: list[tuple[Any, Any]] = _Prepared()
     for item in value:
         data.append(_prep_level(item))
     return data  # built on first access (models._LazyField)
+
+
+def _eager_hook(tp: Any) -> Callable[[Any, Any], Any]:
+    """The converter's (eager) hook for ``tp``: for parts that carry unknown fields."""
+    return converter.get_structure_hook(tp)
 
 
 # MarketStats: field index by both spellings.
@@ -331,7 +357,8 @@ def _stats_exact(value: dict[str, Any]) -> list[Any] | None:
             last, high, low = value[names[0]], value[names[3]], value[names[4]]
             c0, c3, c4 = last["currency"], high["currency"], low["currency"]
             if ((c0 is None or type(c0) is str) and (c3 is None or type(c3) is str)
-                    and (c4 is None or type(c4) is str)):
+                    and (c4 is None or type(c4) is str)
+                    and len(last) == 2 and len(high) == 2 and len(low) == 2):
                 return _Prepared((
                     (cache[last["value"]], c0),
                     cache[value[names[1]]],
@@ -344,14 +371,14 @@ def _stats_exact(value: dict[str, Any]) -> list[Any] | None:
             pass
     data: list[Any] = _Prepared((None, None, None, None, None))
     for key, item in value.items():
-        if item is None:
-            continue
         k = _STATS_INDEX.get(key)
         if k is None:
+            return None  # an unknown field: the tolerant path keeps it
+        if item is None:
             continue
         currency = None
         if _STATS_AMOUNT[k]:
-            if type(item) is not dict:
+            if type(item) is not dict or not item.keys() <= _AMOUNT_KEYS:
                 return None
             raw = item.get("value")
             currency = item.get("currency")
@@ -376,6 +403,11 @@ def _lazy_stats(value: Any, _: Any = None) -> Any:
     exact = _stats_exact(value)
     if exact is not None:
         return exact
+    for key, item in value.items():
+        k = _STATS_INDEX.get(key)
+        if k is None or (_STATS_AMOUNT[k] and isinstance(item, dict)
+                         and not item.keys() <= _AMOUNT_KEYS):
+            return _eager_hook(m.MarketStats)(value, None)  # keeps unknown fields
     data: list[Any] = _Prepared((None, None, None, None, None))
     for key, item in value.items():
         k = _STATS_INDEX.get(key)
@@ -569,15 +601,16 @@ def _model_hook(conv: cattrs.Converter, cls: Any, inline: bool = True) -> Callab
     ``inline=False`` sends every field through its hook, without the inline
     common cases of :func:`_inline_conversion` (the reference tests compare with).
 
-    It looks each key up in a table of both spellings (snake and camel) and
-    ignores unknown keys; ``null`` leaves a field at its default; a later
-    spelling of the same field wins. The instance is made with
+    It looks each key up in a table of both spellings (snake and camel); an
+    unknown key goes to ``extra`` (snake spelling, value as parsed, ``null``
+    included); ``null`` leaves a known field at its default; a later spelling of
+    the same field wins. The instance is made with
     ``object.__new__`` and its slots set directly: the same object the attrs
     ``__init__`` would build (the models have no validators, converters or
     post-init), at a fraction of the cost of a keyword call.
     """
     attrs.resolve_types(cls)
-    fields = attrs.fields(cls)
+    fields = [f for f in attrs.fields(cls) if f.name != "extra"]
     index: dict[str, int] = {}
     ns: dict[str, Any] = {
         "cls": cls,
@@ -591,6 +624,10 @@ def _model_hook(conv: cattrs.Converter, cls: Any, inline: bool = True) -> Callab
         "dict": dict,
         "type": type,
         "TypeError": TypeError,
+        "snake": to_snake,
+        "adopt": Extra.adopt,
+        "EMPTY": EMPTY,
+        "set_extra": cls.__dict__["extra"].__set__,
     }
     init: list[str] = []
     branches: list[str] = []
@@ -626,12 +663,16 @@ def _model_hook(conv: cattrs.Converter, cls: Any, inline: bool = True) -> Callab
         "        raise TypeError(f'{name}: expected an object, got {type(value).__name__}')",
         *init,
         "    k = -1",
+        "    extra = None",
         "    try:",
         "        for key, item in value.items():",
-        "            if item is None:",
-        "                continue",
         "            k = index_get(key)",
         "            if k is None:",
+        "                if extra is None:",
+        "                    extra = {}",
+        "                extra[snake(key)] = item",
+        "                continue",
+        "            if item is None:",
         "                continue",
         *branches,
         "    except _FieldError as exc:",
@@ -640,11 +681,12 @@ def _model_hook(conv: cattrs.Converter, cls: Any, inline: bool = True) -> Callab
         "        raise _FieldError(f'{name}.{names[k]}: {exc}') from exc",
         "    obj = new(cls)",
         *sets,
+        "    set_extra(obj, EMPTY if extra is None else adopt(extra))",
         "    return obj",
     ]) if fields else "def structure(value, _):\n" \
         "    if not isinstance(value, dict):\n" \
         "        raise TypeError(f'{name}: expected an object, got {type(value).__name__}')\n" \
-        "    return cls()\n"
+        "    return cls(extra={snake(k): v for k, v in value.items()})\n"
     exec(compile(source, f"<pmsync structure {cls.__name__}>", "exec"), ns)  # noqa: S102
     structure: Callable[[Any, Any], Any] = ns["structure"]
     return structure
@@ -689,7 +731,6 @@ _RFQ_VARIANTS = (
     "quote_executed",
     "rfq_trade",
 )
-_RFQ_FIELDS = {f.name for f in attrs.fields(m.RfqEvent)} - {"variant", "extra"}
 
 
 def _rfq_event(value: Any, _: Any = None) -> m.RfqEvent:
@@ -699,20 +740,16 @@ def _rfq_event(value: Any, _: Any = None) -> m.RfqEvent:
         if variant in _RFQ_VARIANTS:
             break
     else:
-        # A newer variant: keep everything.
+        # A newer variant: its known-named fields are read, the rest kept.
         key = next(iter(body), "")
         variant, content = (to_snake(key), body[key]) if key else ("unknown", {})
-    content = _dict(content) if content is not None else {}
-    kwargs: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for k, v in content.items():
-        name = to_snake(k)
-        if name in _RFQ_FIELDS and v is not None:
-            kwargs[name] = v
-        else:
-            extra[name] = v
-    event = converter.structure(kwargs, _RfqParts)
-    return m.RfqEvent(variant=variant, extra=extra, **attrs.asdict(event, recurse=False))
+    parts = _rfq_parts(_dict(content) if content is not None else {}, None)
+    extra = dict(parts.extra)
+    for other, item in body.items():
+        if other != key:  # the body's other keys, kept too
+            extra.setdefault(to_snake(other), item)
+    fields = {name: getattr(parts, name) for name in _RFQ_PART_NAMES}
+    return m.RfqEvent(variant=variant, extra=Extra.adopt(extra) if extra else EMPTY, **fields)
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -725,6 +762,11 @@ class _RfqParts:
     order_id: str | None = None
     client_order_id: str | None = None
     executed_time: datetime | None = None
+    extra: Extra = attrs.field(default=EMPTY)
+
+
+_rfq_parts = converter.get_structure_hook(_RfqParts)
+_RFQ_PART_NAMES = tuple(f.name for f in attrs.fields(_RfqParts) if f.name != "extra")
 
 
 # --------------------------------------------------------------------------
@@ -738,6 +780,41 @@ def _model(cls: type[Any]) -> _Hook:
 
 
 _HEARTBEAT = m.Heartbeat()
+
+
+def _heartbeat(value: Any, _: Any = None) -> m.Heartbeat:
+    if not value:
+        return _HEARTBEAT
+    return m.Heartbeat(extra=Extra.adopt({to_snake(k): v for k, v in _dict(value).items()}))
+
+
+def _with_legacy_balance(hook: _Hook) -> _Hook:
+    """``hook``, and the legacy ``{balance, buying_power}`` shape read as a Balance."""
+
+    def structure(value: Any, _: Any) -> Any:
+        data = hook(value, _)
+        if data.balance is None and data.buying_power is None:
+            return data
+        legacy = m.Balance(current_balance=data.balance, buying_power=data.buying_power)
+        if isinstance(data, m.BalanceSnapshot):
+            return data if data.balances else attrs.evolve(data, balances=(legacy,))
+        if data.balance_change is None:
+            return attrs.evolve(data, balance_change=m.BalanceChange(after_balance=legacy))
+        return data
+
+    return structure
+
+
+def _with_legacy_position(hook: _Hook) -> _Hook:
+    """``hook``, and the legacy ``{market_slug, position}`` shape's position as ``after_position``."""
+
+    def structure(value: Any, _: Any) -> Any:
+        data = hook(value, _)
+        if data.position is not None and data.after_position is None:
+            return attrs.evolve(data, after_position=data.position)
+        return data
+
+    return structure
 
 # MarketData, the bulk of a market stream: a hand-written hook for the common
 # case (every key known and in one dialect, values of the documented types).
@@ -756,7 +833,7 @@ _md_set = tuple(
     for d in (m.MarketData.__dict__[f.name] for f in attrs.fields(m.MarketData))
 )
 (_md_set_slug, _md_set_bids, _md_set_offers, _md_set_state, _md_set_stats,
- _md_set_time) = _md_set
+ _md_set_time, _md_set_extra) = _md_set
 _market_state = MarketState.__dict__["_wire_table"].get
 _market_data_generic: _Hook = converter.get_structure_hook(m.MarketData)
 
@@ -802,6 +879,7 @@ def _market_data_exact(value: Any) -> m.MarketData | None:
     _md_set_state(obj, None if state is None else _market_state(state, state))
     _md_set_stats(obj, stats)
     _md_set_time(obj, stamp)
+    _md_set_extra(obj, EMPTY)
     return obj
 
 
@@ -812,6 +890,10 @@ def _market_data(value: Any, _: Any = None) -> m.MarketData:
     return result
 
 
+_POSITION_UPDATE = _with_legacy_position(_model(m.PositionUpdate))
+_BALANCE_SNAPSHOT = _with_legacy_balance(_model(m.BalanceSnapshot))
+_BALANCE_UPDATE = _with_legacy_balance(_model(m.BalanceUpdate))
+
 # payload key (snake spelling) → (kind, structuring function)
 _PAYLOADS: dict[str, tuple[str, _Hook]] = {
     "market_data": ("market_data", _market_data),
@@ -819,21 +901,21 @@ _PAYLOADS: dict[str, tuple[str, _Hook]] = {
     "trade": ("trade", _model(m.Trade)),
     "order_subscription_snapshot": ("order_snapshot", _model(m.OrderSnapshot)),
     "order_subscription_update": ("order_update", _model(m.OrderUpdate)),
-    "position_subscription": ("position_update", _model(m.PositionUpdate)),
-    "account_balances_snapshot": ("balance_snapshot", _model(m.BalanceSnapshot)),
-    "account_balances_update": ("balance_update", _model(m.BalanceUpdate)),
+    "position_subscription": ("position_update", _POSITION_UPDATE),
+    "account_balances_snapshot": ("balance_snapshot", _BALANCE_SNAPSHOT),
+    "account_balances_update": ("balance_update", _BALANCE_UPDATE),
     "rfq_event": ("rfq_event", _rfq_event),
-    "heartbeat": ("heartbeat", lambda v, _: _HEARTBEAT),
+    "heartbeat": ("heartbeat", _heartbeat),
     # Legacy spellings seen in the official SDK's dispatcher.
     "orders_snapshot": ("order_snapshot", _model(m.OrderSnapshot)),
     "order_update": ("order_update", _model(m.OrderUpdate)),
     "position_subscription_snapshot": ("position_snapshot", _model(m.PositionSnapshot)),
     "positions_snapshot": ("position_snapshot", _model(m.PositionSnapshot)),
-    "position_subscription_update": ("position_update", _model(m.PositionUpdate)),
-    "position_update": ("position_update", _model(m.PositionUpdate)),
-    "account_balance_subscription_snapshot": ("balance_snapshot", _model(m.BalanceSnapshot)),
-    "account_balance_subscription_update": ("balance_update", _model(m.BalanceUpdate)),
-    "account_balance_update": ("balance_update", _model(m.BalanceUpdate)),
+    "position_subscription_update": ("position_update", _POSITION_UPDATE),
+    "position_update": ("position_update", _POSITION_UPDATE),
+    "account_balance_subscription_snapshot": ("balance_snapshot", _BALANCE_SNAPSHOT),
+    "account_balance_subscription_update": ("balance_update", _BALANCE_UPDATE),
+    "account_balance_update": ("balance_update", _BALANCE_UPDATE),
 }
 # Both spellings, so the hot path does one dict look-up per key.
 _PAYLOAD_KEYS: dict[str, tuple[str, _Hook]] = {}
@@ -847,6 +929,7 @@ KINDS = frozenset(kind for kind, _ in _PAYLOADS.values()) | {"error", "unknown"}
 _REQUEST_ID_KEYS = ("request_id", "requestId")
 _SUBSCRIPTION_TYPE_KEYS = ("subscription_type", "subscriptionType")
 _ENVELOPE = frozenset(_REQUEST_ID_KEYS + _SUBSCRIPTION_TYPE_KEYS)
+_ERROR_KEYS = _ENVELOPE | {"error"}
 
 
 # --------------------------------------------------------------------------
@@ -907,7 +990,10 @@ def _plain_market_data(obj: dict[str, Any], text: str, sub_table: dict[Any, Any]
     data = _market_data_exact({} if content is None else content)
     if data is None:
         return None
-    return _event("market_data", request_id, sub_type, data, text)
+    event = _event("market_data", request_id, sub_type, data, text)
+    if len(obj) > 1 + (request_id is not None) + (sub_type is not None):
+        _ev_extra(event, _unknown(obj, _ENVELOPE | {key}))
+    return event
 
 
 def _event(kind: str, request_id: Any, sub_type: Any, data: Any, text: str) -> Event:
@@ -920,6 +1006,7 @@ def _event(kind: str, request_id: Any, sub_type: Any, data: Any, text: str) -> E
     _ev_data(event, data)
     _ev_raw(event, text)
     _ev_resync(event, False)
+    _ev_extra(event, EMPTY)
     return event
 
 
@@ -1000,7 +1087,8 @@ def decode(text: str | bytes, endpoint: str) -> Event:
             if not isinstance(error, str):
                 error = json.dumps(error)
             data: Any = m.ErrorResponse(
-                error=error, request_id=request_id, subscription_type=sub_type
+                error=error, request_id=request_id, subscription_type=sub_type,
+                extra=_unknown(obj, _ERROR_KEYS),
             )
             return Event("error", request_id, sub_type, data, text)
         for key, content in obj.items():
@@ -1008,7 +1096,10 @@ def decode(text: str | bytes, endpoint: str) -> Event:
             if entry is not None:
                 kind, hook = entry
                 data = hook({} if content is None else content, None)
-                return _event(kind, request_id, sub_type, data, text)
+                event = _event(kind, request_id, sub_type, data, text)
+                if len(obj) > 1 + (request_id is not None) + (sub_type is not None):
+                    _ev_extra(event, _unknown(obj, _ENVELOPE | {key}))
+                return event
     except DecodeError:
         raise
     except Exception as exc:  # noqa: BLE001 - the contract: only DecodeError escapes
@@ -1022,6 +1113,7 @@ _ev_subscription_type = Event.__dict__["subscription_type"].__set__
 _ev_data = Event.__dict__["data"].__set__
 _ev_raw = Event.__dict__["raw"].__set__
 _ev_resync = Event.__dict__["resync"].__set__
+_ev_extra = Event.__dict__["extra"].__set__
 
 _SUB_ENUMS: dict[str, type[PrivateSubscriptionType] | type[MarketSubscriptionType]] = {
     "private": PrivateSubscriptionType,
@@ -1060,22 +1152,33 @@ def _raw(value: Any) -> str | bytes:
 
 def to_plain(value: Any) -> Any:
     """A JSON-ready copy of an event or model: decimals as strings, times in
-    RFC 3339, enums by name, models as dicts without ``None`` fields."""
+    RFC 3339, enums by name, models as dicts without ``None`` fields, each with
+    its ``extra`` fields (those this version does not model) merged in."""
     if isinstance(value, Event):
-        return {
+        plain = {
             "kind": value.kind,
             "request_id": value.request_id,
             "subscription_type": to_plain(value.subscription_type),
             "resync": value.resync,
             "data": to_plain(value.data),
         }
+        if value.extra:
+            plain["extra"] = to_plain(value.extra)
+        return plain
     if attrs.has(type(value)):
         out = {}
+        extra: Any = ()
         for field in attrs.fields(type(value)):
             item = getattr(value, field.name)
+            if field.name == "extra" and isinstance(item, Extra):
+                extra = item
+                continue
             if item is None or item == () or item == {}:
                 continue
             out[field.name] = to_plain(item)
+        for key in extra:  # the unmodelled fields, beside the modelled ones
+            if key not in out:
+                out[key] = to_plain(extra[key])
         return out
     if isinstance(value, WireEnum):
         return value.value
@@ -1083,7 +1186,7 @@ def to_plain(value: Any) -> Any:
         return str(value)
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, dict):
+    if isinstance(value, (dict, Extra)):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_plain(v) for v in value]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import re
 import socket
 import ssl
 import threading
@@ -24,6 +25,7 @@ import websocket
 
 from .auth import Credentials
 from .errors import AuthenticationError, ConnectionClosed, HandshakeError
+from .watchdog import HeartbeatWatchdog
 
 __all__ = ["Connection", "ConnectionOptions", "Listener"]
 
@@ -39,6 +41,9 @@ MAX_RETRY_AFTER = 600.0
 OPCODE_TEXT = websocket.ABNF.OPCODE_TEXT
 OPCODE_BINARY = websocket.ABNF.OPCODE_BINARY
 OPCODE_CLOSE = websocket.ABNF.OPCODE_CLOSE
+
+# A heartbeat frame, {"heartbeat": {}} (the watchdog learns the interval from them).
+_HEARTBEAT_FRAME = re.compile(rb'\s*\{\s*"heartbeat"\s*:')
 
 _RETRYABLE_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
 
@@ -121,7 +126,7 @@ class BufferedSocket:
 class ConnectionOptions:
     """Transport options of a client (see the client constructor)."""
 
-    heartbeat_timeout: float | None = 15.0
+    heartbeat_timeout: float | None = None
     reconnect: bool = True
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
@@ -209,6 +214,9 @@ class Connection:
     reader reconnects by itself. :meth:`close` stops everything and joins the
     threads it started.
     """
+
+    #: The current connection's watchdog (for inspection and tests).
+    watchdog: HeartbeatWatchdog | None = None
 
     def __init__(
         self,
@@ -397,7 +405,6 @@ class Connection:
         finally:
             self._pending = None
         ws.sock = BufferedSocket(ws.sock)  # type: ignore[assignment]  # recv from a 64 KiB buffer
-        ws.settimeout(self.options.heartbeat_timeout or None)
         return ws
 
     def _backoff(self, attempt: int, error: BaseException) -> float:
@@ -481,24 +488,29 @@ class Connection:
     def _read(self, ws: websocket.WebSocket) -> ConnectionClosed:
         """Dispatch messages until the connection ends; return why it ended.
 
-        The watchdog is the socket timeout: ``heartbeat_timeout`` of waiting
-        with no message. Only messages (data or heartbeats) count as life;
-        control frames (pongs to our pings) do not, and time spent in
-        callbacks is not waiting.
+        The watchdog (:class:`~pmsync.watchdog.HeartbeatWatchdog`, which says
+        when silence means death) drives the socket timeout. Messages (data or
+        heartbeats) are life; pongs to our pings are life only until the
+        heartbeat interval is known; time spent in callbacks is not waiting.
         """
         on_frame = self._listener.frame_received
         monotonic = time.monotonic
-        timeout = self.options.heartbeat_timeout or None
-        shortened = False
-        quiet_since = monotonic()
+        watch = self.watchdog = HeartbeatWatchdog(
+            self.options.heartbeat_timeout, self.options.ping_interval)
+        watch.reset(monotonic())
+        wait = watch.limit
+        ws.settimeout(wait)
         healthy_at = self._opened_at + HEALTHY_AFTER
         while True:
             try:
                 opcode, frame = ws.recv_data_frame(True)
             except websocket.WebSocketTimeoutException:
-                return ConnectionClosed(
-                    f"{self.name}: no message for {timeout} s (heartbeat watchdog)"
-                )
+                now = monotonic()
+                if watch.expired(now):
+                    return ConnectionClosed(f"{self.name}: {watch.reason(now)}")
+                wait = watch.remaining(now)  # the deadline moved (rare): wait on
+                ws.settimeout(wait)
+                continue
             except (OSError, websocket.WebSocketException, ValueError) as exc:
                 return ConnectionClosed(
                     f"{self.name}: connection lost: {exc or type(exc).__name__}"
@@ -509,13 +521,15 @@ class Connection:
             if opcode == OPCODE_TEXT or opcode == OPCODE_BINARY:
                 if now >= healthy_at and not self._healthy:
                     self._healthy = True
+                if len(data) < 128 and _HEARTBEAT_FRAME.match(data):
+                    watch.heartbeat(now)
                 on_frame(opcode, data)
                 if self._stop.is_set():
                     return ConnectionClosed(f"{self.name}: closed", websocket.STATUS_NORMAL)
-                if shortened:
-                    ws.settimeout(timeout)
-                    shortened = False
-                quiet_since = monotonic()
+                watch.message(monotonic())
+                if wait != watch.limit:
+                    wait = watch.limit
+                    ws.settimeout(wait)
             elif opcode == OPCODE_CLOSE:
                 code, reason = _close_info(data)
                 return ConnectionClosed(
@@ -524,14 +538,13 @@ class Connection:
                     code,
                     reason,
                 )
-            elif timeout is not None:  # ping or pong: the silence goes on
-                remaining = timeout - (now - quiet_since)
-                if remaining <= 0:
-                    return ConnectionClosed(
-                        f"{self.name}: no message for {timeout} s (heartbeat watchdog)"
-                    )
-                ws.settimeout(remaining)
-                shortened = True
+            else:  # ping or pong: life only while the heartbeat interval is unknown
+                watch.control(now)
+                left = watch.remaining(now)
+                if left is not None and left <= 0:
+                    return ConnectionClosed(f"{self.name}: {watch.reason(now)}")
+                wait = left
+                ws.settimeout(wait)
 
     def _ping_loop(self) -> None:
         interval = self.options.ping_interval

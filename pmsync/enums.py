@@ -11,8 +11,11 @@ import enum
 from typing import Any, Literal, TypeVar
 
 __all__ = [
+    "ComboLegState",
+    "DataProvider",
     "Endpoint",
     "ExecutionType",
+    "ImageDisplayType",
     "LedgerEntryType",
     "MarketState",
     "MarketSubscriptionType",
@@ -20,7 +23,11 @@ __all__ = [
     "OrderSide",
     "OrderState",
     "OrderType",
+    "OutcomeSide",
     "PrivateSubscriptionType",
+    "QuoteStatus",
+    "RfqSide",
+    "RfqStatus",
     "SubscriptionType",
     "TimeInForce",
     "WireEnum",
@@ -185,6 +192,7 @@ class MarketState(WireEnum):
     """Trading state of a market."""
 
     OPEN = ("MARKET_STATE_OPEN", 1)
+    CLOSED = ("MARKET_STATE_CLOSED",)
     PREOPEN = ("MARKET_STATE_PREOPEN",)
     SUSPENDED = ("MARKET_STATE_SUSPENDED",)
     HALTED = ("MARKET_STATE_HALTED",)
@@ -206,3 +214,83 @@ class LedgerEntryType(WireEnum):
     NETTING = ("LEDGER_ENTRY_TYPE_NETTING",)
     MANUAL_ADJUSTMENT = ("LEDGER_ENTRY_TYPE_MANUAL_ADJUSTMENT",)
     CONTRACT_EXPIRATION = ("LEDGER_ENTRY_TYPE_CONTRACT_EXPIRATION",)
+
+
+@_index
+class RfqStatus(WireEnum):
+    """State of a request for quote."""
+
+    UNSPECIFIED = ("RFQ_STATUS_UNSPECIFIED",)
+    OPEN = ("RFQ_STATUS_OPEN",)
+    CLOSED = ("RFQ_STATUS_CLOSED",)
+
+
+@_index
+class QuoteStatus(WireEnum):
+    """State of a quote answering an RFQ."""
+
+    UNDEFINED = ("QUOTE_STATUS_UNDEFINED",)
+    ACTIVE = ("QUOTE_STATUS_ACTIVE",)
+    CONFIRMED = ("QUOTE_STATUS_CONFIRMED",)
+    DELETED = ("QUOTE_STATUS_DELETED",)
+    ACCEPTED = ("QUOTE_STATUS_ACCEPTED",)
+    EXECUTED = ("QUOTE_STATUS_EXECUTED",)
+
+
+@_index
+class RfqSide(WireEnum):
+    """Side in the RFQ messages (``SIDE_*``, not ``ORDER_SIDE_*``)."""
+
+    UNDEFINED = ("SIDE_UNDEFINED",)
+    BUY = ("SIDE_BUY",)
+    SELL = ("SIDE_SELL",)
+
+
+@_index
+class OutcomeSide(WireEnum):
+    """Which outcome of a market a combo leg takes."""
+
+    UNSPECIFIED = ("OUTCOME_SIDE_UNSPECIFIED",)
+    YES = ("OUTCOME_SIDE_YES",)
+    NO = ("OUTCOME_SIDE_NO",)
+
+
+@_index
+class ComboLegState(WireEnum):
+    """Settlement state of one leg of a combo position."""
+
+    UNSPECIFIED = ("COMBO_LEG_STATE_UNSPECIFIED",)
+    PENDING = ("COMBO_LEG_STATE_PENDING",)
+    WON = ("COMBO_LEG_STATE_WON",)
+    LOST = ("COMBO_LEG_STATE_LOST",)
+    INDETERMINATE = ("COMBO_LEG_STATE_INDETERMINATE",)
+
+
+@_index
+class ImageDisplayType(WireEnum):
+    """How a team's image is meant to be shown."""
+
+    UNSPECIFIED = ("IMAGE_DISPLAY_TYPE_UNSPECIFIED",)
+    HEADSHOT = ("IMAGE_DISPLAY_TYPE_HEADSHOT",)
+    LOGO = ("IMAGE_DISPLAY_TYPE_LOGO",)
+    FLAG = ("IMAGE_DISPLAY_TYPE_FLAG",)
+    ARTWORK = ("IMAGE_DISPLAY_TYPE_ARTWORK",)
+
+
+@_index
+class DataProvider(WireEnum):
+    """The sports-data provider that identifies a team."""
+
+    UNSPECIFIED = ("PROVIDER_UNSPECIFIED",)
+    SPORTSDATAIO = ("PROVIDER_SPORTSDATAIO",)
+    SPORTRADAR = ("PROVIDER_SPORTRADAR",)
+    OPTICODDS = ("PROVIDER_OPTICODDS",)
+    PANDASCORE = ("PROVIDER_PANDASCORE",)
+    INFRONT = ("PROVIDER_INFRONT",)
+    ENETPULSE = ("PROVIDER_ENETPULSE",)
+    UFC = ("PROVIDER_UFC",)
+    ODDSPAPI = ("PROVIDER_ODDSPAPI",)
+    BETER = ("PROVIDER_BETER",)
+    CHAMPION_DATA = ("PROVIDER_CHAMPION_DATA",)
+    ALTSPORTSDATA = ("PROVIDER_ALTSPORTSDATA",)
+    GRID = ("PROVIDER_GRID",)

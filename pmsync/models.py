@@ -4,9 +4,13 @@ Frozen, slotted attrs classes. Field names are the snake_case wire names. Every
 field is optional on the wire, so every field defaults to ``None`` (lists to
 ``()``). Money and quantities are :class:`~decimal.Decimal`; timestamps are
 timezone-aware :class:`~datetime.datetime`; an enum field holds the enum member,
-or the raw ``int``/``str`` when the value is unknown to this version.
+or the raw ``int``/``str`` when the value is unknown to this version. Every
+model's ``extra`` (an :class:`~pmsync.extra.Extra`) keeps the fields the server
+sent that this version does not model, by snake_case name.
 
-The models are built by :mod:`pmsync.codec`; users only read them.
+The models are built by :mod:`pmsync.codec`; users only read them. The RFQ
+models are in :mod:`pmsync.rfq` and the market metadata in
+:mod:`pmsync.metadata`; both are importable from here too.
 """
 
 from __future__ import annotations
@@ -19,15 +23,30 @@ from typing import Any
 import attrs
 
 from .enums import (
+    ComboLegState,
     ExecutionType,
     LedgerEntryType,
     MarketState,
+    MarketSubscriptionType,
     OrderIntent,
     OrderSide,
     OrderState,
     OrderType,
+    OutcomeSide,
+    PrivateSubscriptionType,
     TimeInForce,
 )
+from .extra import EMPTY, Extra, extra_field
+from .metadata import MarketMetadata as MarketMetadata
+from .metadata import ResolvedColor as ResolvedColor
+from .metadata import Subject as Subject
+from .metadata import Team as Team
+from .metadata import TeamProvider as TeamProvider
+from .rfq import Quote as Quote
+from .rfq import Rfq as Rfq
+from .rfq import RfqComboLeg as RfqComboLeg
+from .rfq import RfqEvent as RfqEvent
+from .rfq import RfqTrade as RfqTrade
 
 __all__ = [
     "Amount",
@@ -36,12 +55,13 @@ __all__ = [
     "BalanceSnapshot",
     "BalanceUpdate",
     "BookLevel",
+    "ComboLegDetail",
+    "ComboSettlement",
     "ErrorResponse",
     "Execution",
     "Heartbeat",
     "MarketData",
     "MarketDataLite",
-    "MarketMetadata",
     "MarketStats",
     "Order",
     "OrderSnapshot",
@@ -50,10 +70,6 @@ __all__ = [
     "Position",
     "PositionSnapshot",
     "PositionUpdate",
-    "Quote",
-    "Rfq",
-    "RfqEvent",
-    "RfqTrade",
     "Trade",
     "TradeSide",
 ]
@@ -64,6 +80,7 @@ class Amount:
 
     value: Decimal
     currency: str | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -72,6 +89,7 @@ class BookLevel:
 
     px: Amount | None = None
     qty: Decimal | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -83,6 +101,7 @@ class MarketStats:
     open_interest: Decimal | None = None
     high_px: Amount | None = None
     low_px: Amount | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -95,6 +114,7 @@ class MarketData:
     state: MarketState | int | str | None = None
     stats: MarketStats | None = None
     transact_time: datetime | None = None
+    extra: Extra = extra_field()
 
     @property
     def best_bid(self) -> Decimal | None:
@@ -133,7 +153,8 @@ def _level_px(levels: tuple[BookLevel, ...]) -> Decimal | None:
 #
 # Prepared forms: levels as [((value, currency) | None, qty | None), ...];
 # stats as [last_trade_px, shares_traded, open_interest, high_px, low_px] with
-# the Amount fields as (value, currency) | None.
+# the Amount fields as (value, currency) | None. They hold no unknown fields: a
+# part that has some is built at once (pmsync.codec decides).
 
 
 class _Prepared(list):  # type: ignore[type-arg]
@@ -147,12 +168,16 @@ _set_amount_value: Callable[[Any, Any], None] = Amount.__dict__["value"].__set__
 _set_amount_currency: Callable[[Any, Any], None] = Amount.__dict__["currency"].__set__
 _set_level_px: Callable[[Any, Any], None] = BookLevel.__dict__["px"].__set__
 _set_level_qty: Callable[[Any, Any], None] = BookLevel.__dict__["qty"].__set__
+_set_amount_extra: Callable[[Any, Any], None] = Amount.__dict__["extra"].__set__
+_set_level_extra: Callable[[Any, Any], None] = BookLevel.__dict__["extra"].__set__
+_set_stats_extra: Callable[[Any, Any], None] = MarketStats.__dict__["extra"].__set__
 
 
 def _build_amount(prepared: tuple[Decimal, str | None]) -> Amount:
     amount = _new(Amount)
     _set_amount_value(amount, prepared[0])
     _set_amount_currency(amount, prepared[1])
+    _set_amount_extra(amount, EMPTY)
     return amount
 
 
@@ -166,9 +191,11 @@ def _build_levels(data: list[tuple[Any, Any]]) -> tuple[BookLevel, ...]:
             amount = _new(Amount)
             _set_amount_value(amount, px[0])
             _set_amount_currency(amount, px[1])
+            _set_amount_extra(amount, EMPTY)
             px = amount
         _set_level_px(level, px)
         _set_level_qty(level, qty)
+        _set_level_extra(level, EMPTY)
         levels.append(level)
     return tuple(levels)
 
@@ -186,6 +213,7 @@ def _build_stats(data: list[Any]) -> MarketStats:
         if value is not None and _STATS_AMOUNT[i]:
             value = _build_amount(value)
         setter(stats, value)
+    _set_stats_extra(stats, EMPTY)
     return stats
 
 
@@ -251,6 +279,7 @@ class MarketDataLite:
     ask_depth: int | None = None
     shares_traded: Decimal | None = None
     open_interest: Decimal | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -259,6 +288,7 @@ class TradeSide:
 
     side: OrderSide | int | str | None = None
     intent: OrderIntent | int | str | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -271,21 +301,39 @@ class Trade:
     trade_time: datetime | None = None
     maker: TradeSide | None = None
     taker: TradeSide | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
-class MarketMetadata:
-    """Descriptive data of the market an order or position belongs to."""
+class ComboSettlement:
+    """How one leg of a combo settled."""
+
+    settlement_price: Amount | None = None
+    settlement_set_time: datetime | None = None
+    extra: Extra = extra_field()
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class ComboLegDetail:
+    """Display data of one leg of a combo position."""
 
     slug: str | None = None
     icon: str | None = None
     title: str | None = None
     outcome: str | None = None
     event_slug: str | None = None
-    team_id: str | None = None
-    team: dict[str, Any] | None = None
-    subject: dict[str, Any] | None = None
+    team_id: int | None = None
+    team: Team | None = None
+    subject: Subject | None = None
     event_id: str | None = None
+    outcome_side: OutcomeSide | int | str | None = None
+    event_group_title: str | None = None
+    event_start_time: datetime | None = None
+    live: bool | None = None
+    indicative_price: Amount | None = None
+    settlement: ComboSettlement | None = None
+    state: ComboLegState | int | str | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -312,6 +360,7 @@ class Order:
     commission_notional_total_collected: Amount | None = None
     commissions_basis_points: Decimal | None = None
     maker_commissions_basis_points: Decimal | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -329,6 +378,7 @@ class Execution:
     trade_id: str | None = None
     aggressor: bool | None = None
     commission_notional_collected: Amount | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -337,6 +387,7 @@ class OrderSnapshot:
 
     orders: tuple[Order, ...] = ()
     eof: bool | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -344,6 +395,7 @@ class OrderUpdate:
     """An order update: one execution."""
 
     execution: Execution | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -370,7 +422,9 @@ class Position:
     qty_sold_decimal: Decimal | None = None
     bod_position_decimal: Decimal | None = None
     qty_available_decimal: Decimal | None = None
+    combo_leg_details: tuple[ComboLegDetail, ...] = ()
     position_id: str | None = None
+    extra: Extra = extra_field()
 
     @property
     def net(self) -> Decimal | None:
@@ -380,7 +434,11 @@ class Position:
 
 @attrs.frozen(slots=True, kw_only=True)
 class PositionUpdate:
-    """A position change (``position_subscription``)."""
+    """A position change (``position_subscription``).
+
+    The legacy shape (``position_subscription_update``) carries ``market_slug``
+    and ``position`` only; ``after_position`` is then that position too.
+    """
 
     before_position: Position | None = None
     after_position: Position | None = None
@@ -393,13 +451,18 @@ class PositionUpdate:
     transfer_reference_trade_ids: tuple[str, ...] = ()
     short_transfer: bool | None = None
     update_trade_date: datetime | None = None
+    market_slug: str | None = None
+    position: Position | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
 class PositionSnapshot:
-    """Legacy position snapshot: positions by market slug."""
+    """Legacy position snapshot: positions by market slug; ``eof`` on the last page."""
 
     positions: dict[str, Position] = attrs.field(factory=dict)
+    eof: bool | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -414,6 +477,7 @@ class PendingWithdrawal:
     bank_id: str | None = None
     creation_time: datetime | None = None
     destination_account_name: str | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -434,13 +498,27 @@ class Balance:
     balance_reservation: Decimal | None = None
     deposit_reservation: Decimal | None = None
     bonus_reservation: Decimal | None = None
+    displayed_bonus: Decimal | None = None
+    displayed_available_soon: Decimal | None = None
+    displayed_cash: Decimal | None = None
+    available_to_withdraw: Decimal | None = None
+    bonus_hold: Decimal | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
 class BalanceSnapshot:
-    """The account's balances (``account_balances_snapshot``)."""
+    """The account's balances (``account_balances_snapshot``).
+
+    The legacy shape (``account_balance_subscription_snapshot``) carries
+    ``balance`` and ``buying_power`` only; ``balances`` then holds one
+    :class:`Balance` made of them.
+    """
 
     balances: tuple[Balance, ...] = ()
+    balance: Decimal | None = None
+    buying_power: Decimal | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -452,70 +530,32 @@ class BalanceChange:
     description: str | None = None
     update_time: datetime | None = None
     entry_type: LedgerEntryType | int | str | None = None
+    modified_security_id: str | None = None
+    account_name: str | None = None
+    id: str | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
 class BalanceUpdate:
-    """A balance update (``account_balances_update``)."""
+    """A balance update (``account_balances_update``).
 
-    balance_change: BalanceChange | None = None
-
-
-@attrs.frozen(slots=True, kw_only=True)
-class Rfq:
-    """A request for quote."""
-
-    id: str | None = None
-    symbol: str | None = None
-    status: str | None = None
-    tick_size: Decimal | None = None
-
-
-@attrs.frozen(slots=True, kw_only=True)
-class Quote:
-    """A quote answering an RFQ."""
-
-    id: str | None = None
-    symbol: str | None = None
-    status: str | None = None
-    tick_size: Decimal | None = None
-
-
-@attrs.frozen(slots=True, kw_only=True)
-class RfqTrade:
-    """An anonymous RFQ trade print; ``price`` and ``qty_decimal`` are plain decimals."""
-
-    trade_id: str | None = None
-    symbol: str | None = None
-    price: Decimal | None = None
-    qty_decimal: Decimal | None = None
-    aggressor_side: str | None = None
-    executed_time: datetime | None = None
-
-
-@attrs.frozen(slots=True, kw_only=True)
-class RfqEvent:
-    """An RFQ lifecycle event. ``variant`` is the wire name (``"rfq_created"`` …).
-
-    ``rfq``, ``quote`` or ``trade`` holds the variant's object; ``extra`` keeps
-    every other field of the variant as sent (snake_case keys).
+    The legacy shapes (``account_balance_subscription_update``,
+    ``account_balance_update``) carry ``balance`` and ``buying_power`` only;
+    ``balance_change.after_balance`` is then a :class:`Balance` made of them.
     """
 
-    variant: str
-    rfq: Rfq | None = None
-    quote: Quote | None = None
-    trade: RfqTrade | None = None
-    confirmation_deadline: datetime | None = None
-    execution_deadline: datetime | None = None
-    order_id: str | None = None
-    client_order_id: str | None = None
-    executed_time: datetime | None = None
-    extra: dict[str, Any] = attrs.field(factory=dict)
+    balance_change: BalanceChange | None = None
+    balance: Decimal | None = None
+    buying_power: Decimal | None = None
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
 class Heartbeat:
     """A server heartbeat; it has no content."""
+
+    extra: Extra = extra_field()
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -524,4 +564,5 @@ class ErrorResponse:
 
     error: str
     request_id: str | None = None
-    subscription_type: Any = None
+    subscription_type: PrivateSubscriptionType | MarketSubscriptionType | int | str | None = None
+    extra: Extra = extra_field()

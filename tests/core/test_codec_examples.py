@@ -19,12 +19,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from pmsync import DecodeError
 from pmsync import codec
 from pmsync import models as m
-from pmsync.codec import KINDS, Event, decode
+from pmsync.codec import KINDS, Event, decode, to_plain
 from pmsync.enums import (
     ExecutionType,
     LedgerEntryType,
@@ -579,8 +580,8 @@ def test_unknown_payload_key_is_an_unknown_event(endpoint: str) -> None:
     assert decode("{}", endpoint).data == {}
 
 
-def test_unknown_fields_are_ignored_at_every_level() -> None:
-    base = json.loads(CAMEL_EXAMPLES[0])
+def test_unknown_fields_are_kept_at_every_level() -> None:
+    base = decode(CAMEL_EXAMPLES[0], "markets").data
     noisy = json.loads(CAMEL_EXAMPLES[0])
     noisy["newTopLevel"] = {"x": 1}
     md = noisy["marketData"]
@@ -589,7 +590,17 @@ def test_unknown_fields_are_ignored_at_every_level() -> None:
     md["bids"][0]["px"]["precision"] = 4
     md["stats"]["vwap"] = {"value": "0.5"}
     md["unknown_snake_field"] = [None, True]
-    assert decode(json.dumps(noisy), "markets") == decode(json.dumps(base), "markets")
+    data = decode(json.dumps(noisy), "markets").data
+    assert dict(data.extra) == {"depth_version": 7, "unknown_snake_field": [None, True]}
+    assert dict(data.bids[0].extra) == {"order_count": 3}
+    assert dict(data.bids[0].px.extra) == {"precision": 4}
+    assert dict(data.stats.extra) == {"vwap": {"value": "0.5"}}
+    # Everything modelled reads as without the unknown fields.
+    assert attrs.evolve(data, extra={}, bids=(attrs.evolve(data.bids[0], extra={}, px=base.bids[0].px),
+                                              *data.bids[1:]),
+                        stats=attrs.evolve(data.stats, extra={})) == base
+    assert to_plain(data)["bids"][0] == {"px": {"value": "0.54", "currency": "USD", "precision": 4},
+                                         "qty": "1000", "order_count": 3}
 
 
 def test_unknown_enum_numbers_and_names_are_kept_raw() -> None:
@@ -667,7 +678,7 @@ def test_position_extras() -> None:
     assert p.short_transfer is False
     assert_aware(p.update_trade_date)
     assert p.after_position.market_metadata == m.MarketMetadata(
-        slug="s", event_slug="ev", team={"name": "x"})
+        slug="s", event_slug="ev", team=m.Team(name="x"))
 
 
 def test_balance_pending_withdrawals() -> None:

@@ -420,9 +420,25 @@ def test_many_mutations_at_once(case: tuple[Any, Any, str]) -> None:
 
 @settings(max_examples=150)
 @given(mutated((add_unknown,), seeds=DOCUMENTED))
-def test_unknown_fields_change_nothing(case: tuple[Any, Any, str]) -> None:
+def test_unknown_fields_change_nothing_but_extra(case: tuple[Any, Any, str]) -> None:
+    """An unknown field lands in an ``extra`` and changes no modelled value."""
     original, obj, endpoint = case
-    assert decode(dumps(obj), endpoint) == decode(dumps(original), endpoint)
+    assert without_extra(decode(dumps(obj), endpoint)) == decode(dumps(original), endpoint)
+
+
+def without_extra(value: Any) -> Any:
+    """``value`` with every model's ``extra`` emptied, at every level."""
+    if isinstance(value, tuple):
+        return tuple(without_extra(v) for v in value)
+    if isinstance(value, dict):
+        return {k: without_extra(v) for k, v in value.items()}
+    if not attrs.has(type(value)):
+        return value
+    changes = {f.name: without_extra(getattr(value, f.name)) for f in attrs.fields(type(value))
+               if f.init}
+    if "extra" in changes:
+        changes["extra"] = {}
+    return attrs.evolve(value, **changes)
 
 
 @settings(max_examples=150)

@@ -86,7 +86,7 @@ def test_repr_asdict_to_plain_evolve_pickle_copy_match_eager() -> None:
     assert copy.copy(fresh()) == reference and copy.deepcopy(fresh()) == reference
     assert attrs.fields(m.MarketData).bids.name == "bids"
     assert [f.name for f in attrs.fields(m.MarketData)] == [
-        "market_slug", "bids", "offers", "state", "stats", "transact_time",
+        "market_slug", "bids", "offers", "state", "stats", "transact_time", "extra",
     ]
 
 

@@ -161,7 +161,9 @@ def _run(line: str, tmp_path: Path) -> None:
 
 def _record(line: str, tmp_path: Path) -> None:
     command = shlex.split(line)
-    command[command.index("--seconds") + 1] = "1"
+    # Until the first trade print (which market trades when depends on the seed), at most 20 s.
+    command[command.index("--seconds") + 1] = "20"
+    command += ["--count", "1"]
     with MockServer(tick_interval=0.05) as server:
         env = child_env(server)
         result = subprocess.run([PYTHON, *command[1:]], cwd=tmp_path, env=env, capture_output=True, text=True,

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from mockserver import MockServer
+from mockserver.protocol import ENUM_NUMBERS
+from mockserver.rfq import RFQ_STAGES
 from mockserver_helpers import MARKETS, PRIVATE, connect, recv_json, recv_until, subscribe
 
 SNAKE_PAYLOADS = {"market_data", "market_data_lite", "trade", "order_subscription_snapshot",
@@ -140,8 +142,10 @@ def test_order_snapshot_is_paged_with_eof_on_the_last(pm_mockserver_factory) -> 
     assert [o["id"] for o in orders] == open_ids
     o = orders[0]
     assert isinstance(o["quantity"], (int, Decimal)) and isinstance(o["leaves_quantity"], (int, Decimal))
-    assert o["side"] in ("ORDER_SIDE_BUY", "ORDER_SIDE_SELL") and o["price"]["currency"] == "USD"
-    assert o["state"] == "ORDER_STATE_NEW" and o["type"] == "ORDER_TYPE_LIMIT"
+    # The snake dialect sends these enums as numbers, as the reference pages' examples do.
+    assert o["side"] in (1, 2) and o["price"]["currency"] == "USD"
+    assert o["state"] == 1 and o["type"] == 1  # ORDER_STATE_NEW, ORDER_TYPE_LIMIT
+    assert o["intent"] in ("ORDER_INTENT_BUY_LONG", "ORDER_INTENT_SELL_LONG")  # names: no number shown
     ws.close()
 
 
@@ -212,12 +216,13 @@ def test_fill_is_coherent_across_all_streams(quiet_server: MockServer) -> None:
     assert order["id"] == order_id and qty > 0
     assert Decimal(order["cum_quantity"]) == qty
     assert Decimal(order["leaves_quantity"]) == Decimal(order["quantity"]) - qty
-    assert execution["type"] == ("EXECUTION_TYPE_FILL" if Decimal(order["leaves_quantity"]) == 0
-                                 else "EXECUTION_TYPE_PARTIAL_FILL")
-    assert order["state"] in ("ORDER_STATE_FILLED", "ORDER_STATE_PARTIALLY_FILLED")
+    numbers = ENUM_NUMBERS  # the snake dialect's enum numbers
+    assert execution["type"] == numbers["EXECUTION_TYPE_FILL" if Decimal(order["leaves_quantity"]) == 0
+                                        else "EXECUTION_TYPE_PARTIAL_FILL"]
+    assert order["state"] in (numbers["ORDER_STATE_FILLED"], numbers["ORDER_STATE_PARTIALLY_FILLED"])
     assert execution["trade_id"] == position["trade_id"]
     assert position["entry_type"] == 1 and balance["entry_type"] == 1
-    sign = 1 if order["side"] == "ORDER_SIDE_BUY" else -1
+    sign = 1 if order["side"] == numbers["ORDER_SIDE_BUY"] else -1
     before, after = position["before_position"], position["after_position"]
     assert Decimal(after["net_position_decimal"]) - Decimal(before["net_position_decimal"]) == sign * qty
     assert Decimal(balance["before_balance"]["current_balance"]) == Decimal(balance_before["current_balance"])
@@ -226,7 +231,7 @@ def test_fill_is_coherent_across_all_streams(quiet_server: MockServer) -> None:
     if sign == 1:
         assert Decimal(after["cost"]["value"]) - Decimal(before["cost"]["value"]) == qty * px
     assert Decimal(trade["price"]["value"]) == px and Decimal(trade["quantity"]["value"]) == qty
-    assert trade["marketSlug"] == slug and trade["maker"]["side"] == order["side"]
+    assert trade["marketSlug"] == slug and numbers[trade["maker"]["side"]] == order["side"]
     priv.close()
     mkt.close()
 
@@ -253,14 +258,19 @@ def test_position_and_rfq_are_update_only(quiet_server: MockServer) -> None:
     subscribe(ws, "p", 3)
     subscribe(ws, "rfq", "SUBSCRIPTION_TYPE_RFQ")
     quiet_server.wait_for_subscription("SUBSCRIPTION_TYPE_RFQ")
-    quiet_server.inject_rfq()
-    quiet_server.inject_rfq()
-    first, second = recv_json(ws), recv_json(ws)  # no position snapshot came first
+    for _ in RFQ_STAGES:
+        quiet_server.inject_rfq()
+    events = [recv_json(ws) for _ in RFQ_STAGES]  # no position snapshot came first
+    first = events[0]
     assert first["request_id"] == "rfq" and first["subscription_type"] == "SUBSCRIPTION_TYPE_RFQ"
-    kinds = {next(iter(first["rfq_event"])), next(iter(second["rfq_event"]))}
-    assert kinds == {"rfq_created", "rfq_trade"}
-    trade = (first if "rfq_trade" in first["rfq_event"] else second)["rfq_event"]["rfq_trade"]["trade"]
+    kinds = [next(iter(e["rfq_event"])) for e in events]
+    assert kinds == list(RFQ_STAGES)  # a whole lifecycle: created ... executed, trade, closed
+    trade = events[kinds.index("rfq_trade")]["rfq_event"]["rfq_trade"]["trade"]
     assert isinstance(trade["price"], str) and trade["aggressor_side"] in ("SIDE_BUY", "SIDE_SELL")
+    statuses = [e["rfq_event"][k].get("quote", {}).get("status") for e, k in zip(events, kinds)]
+    assert statuses[1:7] == ["QUOTE_STATUS_ACTIVE", "QUOTE_STATUS_ACTIVE", "QUOTE_STATUS_DELETED",
+                             "QUOTE_STATUS_ACCEPTED", "QUOTE_STATUS_CONFIRMED", "QUOTE_STATUS_EXECUTED"]
+    assert events[-1]["rfq_event"]["rfq_closed"]["rfq"]["status"] == "RFQ_STATUS_CLOSED"
     ws.close()
 
 
