@@ -28,6 +28,8 @@ from typing import Any, ClassVar, Self
 
 import attrs
 
+from . import report
+from .attributes import StrictAttributes
 from .auth import Credentials
 from .book import BookCache, OrderBook
 from .codec import Event, decode
@@ -270,7 +272,7 @@ class Subscription:
         )
 
 
-class _Client:
+class _Client(StrictAttributes):
     """What both clients share. Use :class:`PrivateClient` or :class:`MarketsClient`.
 
     ``base_url`` defaults to the ``POLYMARKET_WS_URL`` environment variable, then
@@ -283,6 +285,8 @@ class _Client:
 
     ENDPOINT: ClassVar[str]
     PATH: ClassVar[str]
+    _CALLBACKS: ClassVar[tuple[str, ...]] = CALLBACKS
+    _ATTRIBUTES: ClassVar[frozenset[str]] = frozenset({"url", "dialect"})
 
     on_market_data: Callback | None
     on_market_data_lite: Callback | None
@@ -410,6 +414,7 @@ class _Client:
                 name=self.ENDPOINT,
             )
             self._conn = conn
+        conn.on_attempt_failed = lambda *failed: report.attempt_failed(self, *failed)
         try:
             conn.open(timeout)
         except BaseException:
@@ -460,8 +465,12 @@ class _Client:
         if self._fatal is not None:
             raise self._fatal
 
-    def messages(self, timeout: float | None = None) -> Iterator[Event]:
+    def messages(self, timeout: float | None = None, *, errors: bool = False) -> Iterator[Event]:
         """Iterate events from a bounded queue fed by the reader.
+
+        Server ``error`` responses (kind ``"error"``) are not yielded: they go
+        to ``on_error`` or, without it, to stderr (see :mod:`pmsync.report`);
+        ``errors=True`` yields them too (``event.data.error`` is the text).
 
         The queue keeps the latest ``queue_size`` events (all but heartbeats).
         Events no callback handles are queued from the first connection on;
@@ -481,6 +490,8 @@ class _Client:
                 if self._fatal is not None:
                     raise self._fatal
                 return
+            if event.kind == "error" and not errors:
+                continue
             yield event
 
     def __enter__(self) -> Self:
@@ -665,9 +676,11 @@ class _Client:
             text = getattr(event.data, "error", "")
             rid = event.request_id
             self._report(
-                SubscriptionError(
-                    f"server error for request {rid!r}: {text}" if rid else f"server error: {text}",
+                report.refused(
                     rid,
+                    text,
+                    subscription.subscription_type.value if subscription is not None else None,
+                    subscription._handle.chunks.get(rid or "", ()) if subscription is not None else (),
                 ),
                 event,
             )
@@ -722,8 +735,14 @@ class _Client:
                 log.exception("on_callback_error raised")
 
     def _report(self, error: BaseException, event: Event | None = None) -> None:
+        """Every error of the client goes through here: to ``on_error``, or
+        without it to stderr when the user must see it (:mod:`pmsync.report`)."""
         if isinstance(error, PmsyncError):
             log.warning("%s: %s", type(error).__name__, error)
+        if self.on_error is None:
+            if not self._closed:
+                report.unhandled(self, error)
+            return
         self._call(self.on_error, (error,), event)
 
 
