@@ -740,8 +740,7 @@ class _Client(StrictAttributes):
         if isinstance(error, PmsyncError):
             log.warning("%s: %s", type(error).__name__, error)
         if self.on_error is None:
-            if not self._closed:
-                report.unhandled(self, error)
+            report.unhandled(self, error)
             return
         self._call(self.on_error, (error,), event)
 

@@ -96,6 +96,6 @@ def attempt_failed(client: Any, attempt: int, error: BaseException, delay: float
     """Report one failed attempt of the first connect: printed without ``on_error``."""
     if getattr(client, "on_error", None) is not None:
         return  # the program handles errors; connect() raises the last one if it gives up
-    until = "" if remaining is None else f" (connect() gives up in {max(0.0, remaining):.0f} s)"
+    until = "" if remaining is None else f" (connect() gives up in {max(0.0, remaining):.1f} s)"
     write_line(f"{_who(client)}: connect attempt {attempt} failed: {error}; "
                f"retrying in {delay:.1f} s{until}")
