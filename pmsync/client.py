@@ -728,7 +728,9 @@ class _Client(StrictAttributes):
         self._callback_errors += 1
         log.exception("callback %s raised", getattr(callback, "__qualname__", callback))
         handler = self.on_callback_error
-        if handler is not None and handler is not callback:
+        if handler is None:
+            report.callback_failed(self, callback, exc)
+        elif handler is not callback:
             try:
                 handler(exc, event)
             except Exception:  # noqa: BLE001

@@ -11,8 +11,9 @@ and nothing is printed. What is printed without ``on_error``:
   (:class:`~pmsync.errors.AuthenticationError`), retries exhausted
   (:class:`~pmsync.errors.ConnectionClosed`);
 - a ``messages()`` queue overflow (once per burst);
-- a frame that does not decode, for the first :data:`DECODE_ERRORS_SHOWN` of a
-  client, then one line saying the rest are only counted;
+- a frame that does not decode, and a callback that raised (without
+  ``on_callback_error``): the first :data:`REPEATS_SHOWN` of each kind per
+  client, then one line saying the rest are only counted in ``stats()``;
 - each failed attempt of the first connect, while ``connect()`` retries
   (:func:`attempt_failed`): attempt number, cause, next wait.
 
@@ -29,10 +30,11 @@ from typing import Any
 
 from .errors import DecodeError, PmsyncError, SubscriptionError
 
-__all__ = ["DECODE_ERRORS_SHOWN", "attempt_failed", "refused", "unhandled", "write_line"]
+__all__ = ["REPEATS_SHOWN", "attempt_failed", "callback_failed", "refused", "unhandled",
+           "write_line"]
 
-#: Decode errors printed per client without ``on_error``; later ones are only counted.
-DECODE_ERRORS_SHOWN = 3
+#: Decode errors, and callback errors, printed per client; later ones are only counted.
+REPEATS_SHOWN = 3
 
 _write_lock = threading.Lock()
 
@@ -57,16 +59,37 @@ def _who(client: Any) -> str:
 
 def unhandled(client: Any, error: BaseException) -> None:
     """Print ``error`` of ``client`` (which has no ``on_error``) if the user must see it."""
-    if isinstance(error, DecodeError):
-        count = int(getattr(client, "_decode_errors", 0))
-        if count > DECODE_ERRORS_SHOWN + 1:
-            return
-        if count == DECODE_ERRORS_SHOWN + 1:
-            write_line(f"{_who(client)}: more frames did not decode; they are counted in "
-                       "client.stats()['decode_errors'] (on_error= receives each)")
-            return
+    if isinstance(error, DecodeError) and not _first_few(
+        client, "_decode_errors", "more frames did not decode", "on_error"
+    ):
+        return
     name = type(error).__name__ if isinstance(error, PmsyncError) else repr(type(error).__name__)
     write_line(f"{_who(client)}: {name}: {error}")
+
+
+def _first_few(client: Any, counter: str, what: str, handler: str) -> bool:
+    """True for the first :data:`REPEATS_SHOWN` of a kind; one line says when the rest start."""
+    count = int(getattr(client, counter, 0))
+    if count == REPEATS_SHOWN + 1:
+        write_line(f"{_who(client)}: {what}; from now on they are only counted in "
+                   f"client.stats()[{counter.lstrip('_')!r}] ({handler}= receives each)")
+    return count <= REPEATS_SHOWN
+
+
+def callback_failed(client: Any, callback: Any, error: BaseException) -> None:
+    """Print that a callback raised (the client has no ``on_callback_error``); the reader goes on."""
+    if not _first_few(client, "_callback_errors", "more callbacks raised", "on_callback_error"):
+        return
+    name = getattr(callback, "__qualname__", None) or repr(callback)
+    where = ""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        code = tb.tb_frame.f_code
+        where = f" at {code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}"
+    write_line(f"{_who(client)}: callback {name} raised {type(error).__name__}: {error}{where}; "
+               "the stream goes on (on_callback_error= handles these)")
 
 
 def refused(
