@@ -80,7 +80,7 @@ def callback_failed(client: Any, callback: Any, error: BaseException) -> None:
     """Print that a callback raised (the client has no ``on_callback_error``); the reader goes on."""
     if not _first_few(client, "_callback_errors", "more callbacks raised", "on_callback_error"):
         return
-    name = getattr(callback, "__qualname__", None) or repr(callback)
+    name = str(getattr(callback, "__qualname__", None) or repr(callback)).rsplit("<locals>.", 1)[-1]
     where = ""
     tb = error.__traceback__
     while tb is not None and tb.tb_next is not None:
