@@ -35,14 +35,16 @@ class StrictAttributes:
     _CALLBACKS: ClassVar[tuple[str, ...]] = ()
     _ATTRIBUTES: ClassVar[frozenset[str]] = frozenset()
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name[0] != "_":
-            cls = type(self)
-            if name in cls._CALLBACKS:
-                if value is not None and not callable(value):
-                    raise TypeError(f"{name} must be callable or None, got {value!r}")
-            elif name not in cls._ATTRIBUTES and not hasattr(cls, name) and (
-                name.startswith("on_") or cls.__module__.split(".")[0] == "pmsync"
-            ):
-                raise unknown_attribute(cls.__name__, name, cls._CALLBACKS, cls._ATTRIBUTES)
-        object.__setattr__(self, name, value)
+    def __setattr__(self, name: str, value: Any, _set: Any = object.__setattr__) -> None:
+        if name[0] == "_":  # the client's own state, set on the hot path: no check
+            _set(self, name, value)
+            return
+        cls = type(self)
+        if name in cls._CALLBACKS:
+            if value is not None and not callable(value):
+                raise TypeError(f"{name} must be callable or None, got {value!r}")
+        elif name not in cls._ATTRIBUTES and not hasattr(cls, name) and (
+            name.startswith("on_") or cls.__module__.split(".")[0] == "pmsync"
+        ):
+            raise unknown_attribute(cls.__name__, name, cls._CALLBACKS, cls._ATTRIBUTES)
+        _set(self, name, value)
