@@ -397,8 +397,11 @@ class _Client(StrictAttributes):
         backoff for up to ``timeout`` seconds. Raises
         :class:`~pmsync.errors.AuthenticationError` on HTTP 401/403,
         :class:`~pmsync.errors.HandshakeError` for other refusals and
-        :class:`~pmsync.errors.ConnectionClosed` otherwise. Subscriptions made
-        before are sent as soon as the connection is up.
+        :class:`~pmsync.errors.ConnectionClosed` otherwise, at once for what
+        retrying cannot fix (:class:`~pmsync.diagnose.Misconfigured`: wrong
+        scheme, unknown host, untrusted certificate). Without ``on_error``, each
+        failed attempt is printed on stderr (:mod:`pmsync.report`). Subscriptions
+        made before are sent as soon as the connection is up.
         """
         with self._lock:
             if self._closed:
