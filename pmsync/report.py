@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import DecodeError, PmsyncError, SubscriptionError
+from .errors import DecodeError, SubscriptionError
 
 __all__ = ["REPEATS_SHOWN", "attempt_failed", "callback_failed", "refused", "unhandled",
            "write_line"]
@@ -63,8 +63,7 @@ def unhandled(client: Any, error: BaseException) -> None:
         client, "_decode_errors", "more frames did not decode", "on_error"
     ):
         return
-    name = type(error).__name__ if isinstance(error, PmsyncError) else repr(type(error).__name__)
-    write_line(f"{_who(client)}: {name}: {error}")
+    write_line(f"{_who(client)}: {type(error).__name__}: {error}")
 
 
 def _first_few(client: Any, counter: str, what: str, handler: str) -> bool:
