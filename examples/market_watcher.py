@@ -51,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
 
     client = pmsync.MarketsClient(pmsync.Credentials.from_env(), base_url=args.base_url,
                                   on_market_data=on_book, on_trade=on_trade, on_error=on_error)
-    with client:
-        client.subscribe_market_data(args.slugs)
-        client.subscribe_trades(args.slugs)
+    client.subscribe_market_data(args.slugs)          # before connecting: both are sent
+    client.subscribe_trades(args.slugs)               # on connect, before any refusal can come
+    with client:                                      # connects; closes at the end
         if args.seconds is None:
             client.run_forever()                      # Ctrl-C closes cleanly
         else:

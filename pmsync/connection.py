@@ -252,15 +252,17 @@ class Connection:
         if ws is None:
             raise ConnectionClosed(f"{self.name}: closed while connecting")
         self._install(ws, reconnected=False)
-        self._reader = threading.Thread(
-            target=self._run, name=f"pmsync-{self.name}-reader", daemon=True
-        )
-        self._reader.start()
+        # The pinger starts first: a callback on the reader may call close(),
+        # which joins the pinger, and joining a thread not yet started raises.
         if self.options.ping_interval and self.options.ping_interval > 0:
             self._pinger = threading.Thread(
                 target=self._ping_loop, name=f"pmsync-{self.name}-pinger", daemon=True
             )
             self._pinger.start()
+        self._reader = threading.Thread(
+            target=self._run, name=f"pmsync-{self.name}-reader", daemon=True
+        )
+        self._reader.start()
 
     def send(self, frames: list[str]) -> bool:
         """Send text frames in order; False if there is no connection (the
