@@ -5,17 +5,19 @@ Callbacks only, no asyncio. It prints one line per change and, on Ctrl-C
 
     python -m mockserver &                       # prints: mockserver ready on ws://127.0.0.1:PORT ...
     export POLYMARKET_KEY_ID=... POLYMARKET_SECRET_KEY=...   # python -m mockserver --print-demo-credentials
-    python examples/legacy_ledger.py ws://127.0.0.1:PORT
+    python examples/legacy_ledger.py [--seconds N] [BASE_URL]
 
-The base URL comes from argv, else from POLYMARKET_WS_URL, else production.
+The base URL comes from the command line, else from POLYMARKET_WS_URL, else
+production. Errors are printed on stderr; if the server refuses a
+subscription the script stops and exits with status 1.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import threading
-import time
 from decimal import Decimal
 
 import pmsync
@@ -63,34 +65,45 @@ class Ledger:
                                "positions": {k: str(v) for k, v in sorted(self.positions.items())}})
 
 
-def main(argv: list[str]) -> int:
-    base_url = argv[1] if len(argv) > 1 else None
-    seconds = float(argv[argv.index("--seconds") + 1]) if "--seconds" in argv else None
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("base_url", nargs="?", default=None, metavar="BASE_URL",
+                        help="ws:// or wss:// URL (default: $POLYMARKET_WS_URL, else production)")
+    parser.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    args = parser.parse_args(argv)
     ledger = Ledger()
+    refused = threading.Event()
+
+    def on_error(error: Exception) -> None:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        if isinstance(error, pmsync.SubscriptionError):
+            refused.set()                       # the ledger would be incomplete: stop
+            client.close()                      # safe from a callback; run_forever() returns
+
     client = pmsync.PrivateClient(
         pmsync.Credentials.from_env(),
-        base_url=base_url,
+        base_url=args.base_url,
         on_balance_snapshot=ledger.on_balance_snapshot,
         on_balance_update=ledger.on_balance_update,
         on_position_update=ledger.on_position_update,
-        on_error=lambda exc: print(f"error {exc}", file=sys.stderr, flush=True),
+        on_error=on_error,
     )
     client.subscribe_balances()
     client.subscribe_positions()
     try:
         client.connect()
         say("connected")
-        if seconds is None:
+        if args.seconds is None:
             client.run_forever()                # until Ctrl-C
         else:
-            time.sleep(seconds)
+            refused.wait(args.seconds)
     except KeyboardInterrupt:
         pass
     finally:
         client.close()
         say("LEDGER " + ledger.as_json())
-    return 0
+    return 1 if refused.is_set() else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())

@@ -3,7 +3,9 @@
     python examples/market_watcher.py [--base-url URL] [--seconds N] SLUG [SLUG ...]
 
 Credentials from POLYMARKET_KEY_ID / POLYMARKET_SECRET_KEY; the base URL from
---base-url, else POLYMARKET_WS_URL, else production. Ctrl-C stops it.
+--base-url, else POLYMARKET_WS_URL, else production. Ctrl-C stops it. Errors
+are printed on stderr; if the server refuses every subscription (a typo'd
+slug) it stops at once with exit status 1.
 """
 
 from __future__ import annotations
@@ -39,19 +41,27 @@ def main(argv: list[str] | None = None) -> int:
         trade = event.data                            # pmsync.models.Trade
         say(f"TRADE {trade.market_slug} {trade.quantity.value} @ {trade.price.value}")
 
-    with pmsync.MarketsClient(pmsync.Credentials.from_env(), base_url=args.base_url,
-                              on_market_data=on_book, on_trade=on_trade) as client:
-        client.subscribe_market_data(args.slugs)
-        client.subscribe_trades(args.slugs)
+    refused = threading.Event()
+
+    def on_error(error: Exception) -> None:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        if isinstance(error, pmsync.SubscriptionError) and not client.subscriptions:
+            refused.set()                             # nothing left to watch
+            client.close()                            # safe from a callback
+
+    client = pmsync.MarketsClient(pmsync.Credentials.from_env(), base_url=args.base_url,
+                                  on_market_data=on_book, on_trade=on_trade, on_error=on_error)
+    client.subscribe_market_data(args.slugs)          # before connecting: both are sent
+    client.subscribe_trades(args.slugs)               # on connect, before any refusal can come
+    with client:                                      # connects; closes at the end
         if args.seconds is None:
             client.run_forever()                      # Ctrl-C closes cleanly
         else:
-            stop = threading.Event()
             try:
-                stop.wait(args.seconds)
+                refused.wait(args.seconds)
             except KeyboardInterrupt:
                 pass
-    return 0
+    return 1 if refused.is_set() else 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ it prints one line per market: "VWAP <slug> <price> <quantity> <trades>".
     python examples/worker_queue.py [--base-url URL] [--max-trades N] [--idle S] SLUG [SLUG ...]
 
 It stops after --max-trades trades, after --idle seconds without an event, or on Ctrl-C.
+Errors are printed on stderr; if the server refuses the subscription (a typo'd
+slug) it stops at once with exit status 1.
 """
 
 from __future__ import annotations
@@ -45,8 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     thread = threading.Thread(target=worker, args=(jobs, totals), name="vwap-worker")
     thread.start()
     seen = 0
+    refused = threading.Event()
+
+    def on_error(error: Exception) -> None:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        if isinstance(error, pmsync.SubscriptionError) and not client.subscriptions:
+            refused.set()
+            client.close()                            # ends the messages() loop
+
+    client = pmsync.MarketsClient(pmsync.Credentials.from_env(), base_url=args.base_url, on_error=on_error)
     try:
-        with pmsync.MarketsClient(pmsync.Credentials.from_env(), base_url=args.base_url) as client:
+        with client:
             client.subscribe_trades(args.slugs)
             for event in client.messages(timeout=args.idle):
                 if event.kind == "trade":
@@ -61,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         thread.join()
     for slug, (notional, volume, count) in sorted(totals.items()):
         print(f"VWAP {slug} {(notional / volume).quantize(Decimal('0.0001'))} {volume} {count}", flush=True)
-    return 0
+    return 1 if refused.is_set() else 0
 
 
 if __name__ == "__main__":

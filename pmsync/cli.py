@@ -5,6 +5,13 @@ feed; ``stream`` prints one JSON line per event from a real (or mock) endpoint,
 with credentials from ``POLYMARKET_KEY_ID`` / ``POLYMARKET_SECRET_KEY``;
 ``record`` writes every frame of one subscription to a JSON-lines file that
 ``python -m mockserver --replay`` serves back.
+
+Exit status of ``stream`` and ``record``: 0 for a clean end (``--seconds``,
+``--count``, or Ctrl-C once connected); 1 when the connection could not be
+made, when the server refused the subscription, or when the connection was
+lost for good; 2 for a usage error (missing credentials, bad option); 130 for
+Ctrl-C before the connection was up. Errors are printed on stderr by the
+client's default policy (:mod:`pmsync.report`).
 """
 
 from __future__ import annotations
@@ -12,25 +19,35 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from .auth import Credentials
-from .client import DEFAULT_BASE_URL, MarketsClient, PrivateClient, _Client
+from .client import DEFAULT_BASE_URL, MarketsClient, PrivateClient, Subscription, _Client
 from .codec import Event, to_plain
 from .enums import MarketSubscriptionType, PrivateSubscriptionType, WireEnum
 from .errors import PmsyncError
 
 __all__ = ["build_parser", "describe", "main", "run_record"]
 
+#: Seconds ``stream`` and ``record`` give the first connect (less with ``--seconds``).
+CONNECT_TIMEOUT = 30.0
+
+
+def _prog() -> str:
+    """``pmsync`` when run as the ``pmsync`` script, else ``python -m pmsync``."""
+    name = os.path.basename(sys.argv[0] or "")
+    return "pmsync" if name in ("pmsync", "pmsync.exe", "pmsync-script.py") else "python -m pmsync"
+
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m pmsync``."""
+    """The argument parser of ``python -m pmsync`` (``pmsync`` as the script)."""
     parser = argparse.ArgumentParser(
-        prog="python -m pmsync",
+        prog=_prog(),
         description="Synchronous client for the Polymarket US WebSocket API.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -58,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Connect to an endpoint with credentials from POLYMARKET_KEY_ID and "
             "POLYMARKET_SECRET_KEY, subscribe, and print every event as one JSON line "
-            "(heartbeats excluded) until Ctrl-C or --seconds."
+            "(heartbeats excluded) until Ctrl-C or --seconds. Exit status: 0 for a clean end, "
+            "1 if the connection failed or the server refused the subscription, 2 for a usage "
+            "error, 130 for Ctrl-C before connecting."
         ),
     )
     _add_subscription_options(stream)
@@ -71,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Connect with credentials from POLYMARKET_KEY_ID and POLYMARKET_SECRET_KEY, "
             "subscribe, and write a header line then one line {\"t\": <receive time>, "
             "\"text\": <frame>} per frame received (heartbeats included) until Ctrl-C, "
-            "--seconds or --count. Serve it back with: python -m mockserver --replay FILE"
+            "--seconds or --count. Serve it back with: python -m mockserver --replay FILE. "
+            "Exit status as for stream."
         ),
     )
     _add_subscription_options(record)
@@ -95,6 +115,63 @@ def _add_subscription_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dialect", choices=("snake", "camel"), default="snake",
                         help="dialect of the requests sent (default snake)")
     parser.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    parser.add_argument(
+        "--ca-file", default=None, metavar="PEM",
+        help="trust the CA certificates in this PEM file for wss:// (a private CA); "
+        "SSL_CERT_FILE=PEM also works",
+    )
+
+
+def _sslopt(args: argparse.Namespace) -> dict[str, Any] | None:
+    """``sslopt`` for ``--ca-file``; exits 2 when the file cannot be read."""
+    if args.ca_file is None:
+        return None
+    if not os.path.isfile(args.ca_file) or not os.access(args.ca_file, os.R_OK):
+        print(f"error: --ca-file {args.ca_file!r}: no such readable file", file=sys.stderr)
+        raise SystemExit(2)
+    return {"ca_certs": args.ca_file}
+
+
+def _connect_timeout(args: argparse.Namespace) -> float:
+    return CONNECT_TIMEOUT if args.seconds is None else max(0.1, min(CONNECT_TIMEOUT, args.seconds))
+
+
+def _never() -> bool:
+    return False
+
+
+def _follow(client: _Client, subscription: Subscription, deadline: float | None,
+            done: Callable[[], bool] = _never) -> int:
+    """Wait for the end of a ``stream`` or ``record`` run; its exit status.
+
+    1 as soon as the server refused the subscription or the client stopped on
+    a fatal error (both already printed on stderr by the client); 0 at
+    ``deadline``, when ``done()`` or on Ctrl-C.
+    """
+    try:
+        while True:
+            if subscription.status == "failed":  # the client prints why; close() waits for it
+                return 1
+            if client.closed:
+                return 1 if client._fatal is not None else 0
+            if done() or (deadline is not None and time.monotonic() >= deadline):
+                return 0
+            client._done.wait(0.05)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _connect(client: _Client, args: argparse.Namespace) -> int | None:
+    """Connect; None when up, else the exit status (the error printed)."""
+    try:
+        client.connect(timeout=_connect_timeout(args))
+    except KeyboardInterrupt:
+        print("error: interrupted before the connection was up", file=sys.stderr, flush=True)
+        return 130
+    except PmsyncError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return None
 
 
 def _subscription_type(endpoint: str, text: str) -> WireEnum:
@@ -244,6 +321,7 @@ def run_stream(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     sub_type = _subscription_type(args.endpoint, args.type_)
+    sslopt = _sslopt(args)
     lock = threading.Lock()
 
     def emit(event: Event) -> None:
@@ -254,34 +332,31 @@ def run_stream(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             out.write(line + "\n")
             out.flush()
 
-    def error(exc: BaseException) -> None:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-
     cls = MarketsClient if args.endpoint == "markets" else PrivateClient
     try:
-        client = cls(credentials, base_url=args.base_url, dialect=args.dialect, on_error=error)
+        # No on_error: the client's default policy prints errors on stderr.
+        client = cls(credentials, base_url=args.base_url, dialect=args.dialect, sslopt=sslopt)
     except PmsyncError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for name in ("on_heartbeat", "on_unknown"):
         setattr(client, name, emit)
     try:
-        client.subscribe(sub_type, args.slug or None, callback=emit)
-        client.connect()
-        if args.seconds is None:
-            client.run_forever()
-        else:
-            deadline = time.monotonic() + args.seconds
-            while not client.closed and time.monotonic() < deadline:
-                time.sleep(0.05)
-    except KeyboardInterrupt:
-        pass
+        try:
+            subscription = client.subscribe(sub_type, args.slug or None, callback=emit)
+        except (PmsyncError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        failed = _connect(client, args)
+        if failed is not None:
+            return failed
+        deadline = None if args.seconds is None else time.monotonic() + args.seconds
+        return _follow(client, subscription, deadline)
     except PmsyncError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
         client.close()
-    return 0
 
 
 def run_record(args: argparse.Namespace) -> int:
@@ -294,40 +369,37 @@ def run_record(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     sub_type = _subscription_type(args.endpoint, args.type_)
+    sslopt = _sslopt(args)
     cls = MarketsClient if args.endpoint == "markets" else PrivateClient
+    try:
+        client = cls(credentials, base_url=args.base_url, dialect=args.dialect, sslopt=sslopt)
+    except PmsyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     out: TextIO = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")
     try:
-        try:
-            client = cls(credentials, base_url=args.base_url, dialect=args.dialect,
-                         on_error=lambda exc: print(f"error: {exc}", file=sys.stderr, flush=True))
-        except PmsyncError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
         recorder = FrameRecorder(out, endpoint=args.endpoint, subscription_type=sub_type.value,
                                  market_slugs=args.slug, url=client.url)
         client.on_frame = recorder
-        deadline = None if args.seconds is None else time.monotonic() + args.seconds
         try:
-            client.subscribe(sub_type, args.slug or None)
-            client.connect()
-            while not client.closed:
-                if args.count is not None and recorder.wait_for(args.count, 0.05):
-                    break
-                if args.count is None:
-                    client._done.wait(0.05)
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-            if client._fatal is not None:
-                raise client._fatal
-        except KeyboardInterrupt:
-            pass
+            try:
+                subscription = client.subscribe(sub_type, args.slug or None)
+            except (PmsyncError, ValueError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            status = _connect(client, args)
+            if status is None:
+                deadline = None if args.seconds is None else time.monotonic() + args.seconds
+                count = args.count
+                status = _follow(client, subscription, deadline,
+                                 _never if count is None else lambda: recorder.wait_for(count, 0))
         except PmsyncError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return 1
+            status = 1
         finally:
             client.close()
         print(f"recorded {recorder.count} frame(s) to {args.out}", file=sys.stderr, flush=True)
-        return 0
+        return status
     finally:
         if out is not sys.stdout:
             out.close()

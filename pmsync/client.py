@@ -28,6 +28,8 @@ from typing import Any, ClassVar, Self
 
 import attrs
 
+from . import report
+from .attributes import StrictAttributes
 from .auth import Credentials
 from .book import BookCache, OrderBook
 from .codec import Event, decode
@@ -270,7 +272,7 @@ class Subscription:
         )
 
 
-class _Client:
+class _Client(StrictAttributes):
     """What both clients share. Use :class:`PrivateClient` or :class:`MarketsClient`.
 
     ``base_url`` defaults to the ``POLYMARKET_WS_URL`` environment variable, then
@@ -283,6 +285,8 @@ class _Client:
 
     ENDPOINT: ClassVar[str]
     PATH: ClassVar[str]
+    _CALLBACKS: ClassVar[tuple[str, ...]] = CALLBACKS
+    _ATTRIBUTES: ClassVar[frozenset[str]] = frozenset({"url", "dialect"})
 
     on_market_data: Callback | None
     on_market_data_lite: Callback | None
@@ -393,8 +397,11 @@ class _Client:
         backoff for up to ``timeout`` seconds. Raises
         :class:`~pmsync.errors.AuthenticationError` on HTTP 401/403,
         :class:`~pmsync.errors.HandshakeError` for other refusals and
-        :class:`~pmsync.errors.ConnectionClosed` otherwise. Subscriptions made
-        before are sent as soon as the connection is up.
+        :class:`~pmsync.errors.ConnectionClosed` otherwise, at once for what
+        retrying cannot fix (:class:`~pmsync.diagnose.Misconfigured`: wrong
+        scheme, unknown host, untrusted certificate). Without ``on_error``, each
+        failed attempt is printed on stderr (:mod:`pmsync.report`). Subscriptions
+        made before are sent as soon as the connection is up.
         """
         with self._lock:
             if self._closed:
@@ -410,6 +417,7 @@ class _Client:
                 name=self.ENDPOINT,
             )
             self._conn = conn
+        conn.on_attempt_failed = lambda *failed: report.attempt_failed(self, *failed)
         try:
             conn.open(timeout)
         except BaseException:
@@ -460,8 +468,12 @@ class _Client:
         if self._fatal is not None:
             raise self._fatal
 
-    def messages(self, timeout: float | None = None) -> Iterator[Event]:
+    def messages(self, timeout: float | None = None, *, errors: bool = False) -> Iterator[Event]:
         """Iterate events from a bounded queue fed by the reader.
+
+        Server ``error`` responses (kind ``"error"``) are not yielded: they go
+        to ``on_error`` or, without it, to stderr (see :mod:`pmsync.report`);
+        ``errors=True`` yields them too (``event.data.error`` is the text).
 
         The queue keeps the latest ``queue_size`` events (all but heartbeats).
         Events no callback handles are queued from the first connection on;
@@ -481,6 +493,8 @@ class _Client:
                 if self._fatal is not None:
                     raise self._fatal
                 return
+            if event.kind == "error" and not errors:
+                continue
             yield event
 
     def __enter__(self) -> Self:
@@ -668,9 +682,11 @@ class _Client:
             text = getattr(event.data, "error", "")
             rid = event.request_id
             self._report(
-                SubscriptionError(
-                    f"server error for request {rid!r}: {text}" if rid else f"server error: {text}",
+                report.refused(
                     rid,
+                    text,
+                    subscription.subscription_type.value if subscription is not None else None,
+                    subscription._handle.chunks.get(rid or "", ()) if subscription is not None else (),
                 ),
                 event,
             )
@@ -718,15 +734,22 @@ class _Client:
         self._callback_errors += 1
         log.exception("callback %s raised", getattr(callback, "__qualname__", callback))
         handler = self.on_callback_error
-        if handler is not None and handler is not callback:
+        if handler is None:
+            report.callback_failed(self, callback, exc)
+        elif handler is not callback:
             try:
                 handler(exc, event)
             except Exception:  # noqa: BLE001
                 log.exception("on_callback_error raised")
 
     def _report(self, error: BaseException, event: Event | None = None) -> None:
+        """Every error of the client goes through here: to ``on_error``, or
+        without it to stderr when the user must see it (:mod:`pmsync.report`)."""
         if isinstance(error, PmsyncError):
             log.warning("%s: %s", type(error).__name__, error)
+        if self.on_error is None:
+            report.unhandled(self, error)
+            return
         self._call(self.on_error, (error,), event)
 
 

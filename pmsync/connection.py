@@ -24,6 +24,7 @@ import attrs
 import websocket
 
 from .auth import Credentials
+from .diagnose import Misconfigured, certificate_failed, failed_attempt
 from .errors import AuthenticationError, ConnectionClosed, HandshakeError
 from .watchdog import HeartbeatWatchdog
 
@@ -200,11 +201,7 @@ def retryable(error: BaseException) -> bool:
         return False
     if isinstance(error, HandshakeError):
         return error.status in _RETRYABLE_STATUS
-    return not isinstance(error, _TLSFailure)
-
-
-class _TLSFailure(ConnectionClosed):
-    """The server's certificate did not verify; retrying will not help."""
+    return not isinstance(error, Misconfigured)
 
 
 class Connection:
@@ -244,6 +241,9 @@ class Connection:
         self._streak = 0
         self.reconnects = 0
         self.last_frame = 0.0
+        #: Called as ``(attempt, error, next_wait, seconds_left)`` after each failed
+        #: attempt of the first connect (:meth:`open`), before the wait.
+        self.on_attempt_failed: Callable[[int, ConnectionClosed, float, float | None], None] | None = None
 
     # ------------------------------------------------------------------ public
 
@@ -260,15 +260,17 @@ class Connection:
         if ws is None:
             raise ConnectionClosed(f"{self.name}: closed while connecting")
         self._install(ws, reconnected=False)
-        self._reader = threading.Thread(
-            target=self._run, name=f"pmsync-{self.name}-reader", daemon=True
-        )
-        self._reader.start()
+        # The pinger starts first: a callback on the reader may call close(),
+        # which joins the pinger, and joining a thread not yet started raises.
         if self.options.ping_interval and self.options.ping_interval > 0:
             self._pinger = threading.Thread(
                 target=self._ping_loop, name=f"pmsync-{self.name}-pinger", daemon=True
             )
             self._pinger.start()
+        self._reader = threading.Thread(
+            target=self._run, name=f"pmsync-{self.name}-reader", daemon=True
+        )
+        self._reader.start()
 
     def send(self, frames: list[str]) -> bool:
         """Send text frames in order; False if there is no connection (the
@@ -391,17 +393,14 @@ class Connection:
             ) from None
         except ssl.SSLCertVerificationError as exc:
             ws.shutdown()
-            raise _TLSFailure(
-                f"{self.url}: TLS certificate verification failed ({exc.verify_message}); "
-                "pass the CA through sslopt={'ca_certs': PATH} or "
-                "sslopt={'context': ssl_context}"
-            ) from None
+            raise certificate_failed(self.url, exc) from None
         except ConnectionClosed:
             ws.shutdown()
             raise
         except (OSError, websocket.WebSocketException, ValueError) as exc:
             ws.shutdown()
-            raise ConnectionClosed(f"{self.url}: cannot connect: {exc}") from None
+            first = self._reader is None  # the first connect: a mismatch is refused at once
+            raise failed_attempt(self.url, exc, first=first, options=opts) from None
         finally:
             self._pending = None
         ws.sock = BufferedSocket(ws.sock)  # type: ignore[assignment]  # recv from a 64 KiB buffer
@@ -431,8 +430,11 @@ class Connection:
                 self._streak += 1
                 delay = self._backoff(self._streak, error)
                 if deadline is not None and time.monotonic() + delay > deadline:
-                    raise error
+                    raise _gave_up(error, tries)
                 log.warning("%s; reconnecting in %.2f s", error, delay)
+                if self.on_attempt_failed is not None and self._reader is None:
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    self.on_attempt_failed(tries, error, delay, remaining)
                 if self._stop.wait(delay):
                     return None
             if self._stop.is_set():

@@ -11,7 +11,10 @@
   ``api_base_url`` at production).
 - Each line of each ```sh block is matched to a handler below that runs it
   (against a started server where needed); a line no handler knows fails the
-  test, so a new shell example cannot go untested by accident.
+  test, so a new shell example cannot go untested by accident. A line ending
+  in ``# exit N: TEXT`` (Troubleshooting) must exit N and print TEXT, with the
+  README's ports 8765 (plain) and 8443 (TLS, private CA in ``ca.pem``) mapped
+  to servers started for it.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ import os
 import re
 import shlex
 import signal
+import ssl
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import trustme
 
 from mockserver import MockServer, demo_credentials
 
@@ -192,6 +197,39 @@ def _curl(line: str, tmp_path: Path) -> None:
         assert not (isinstance(doc, dict) and doc.get("ok") is False), (line, doc)
 
 
+EXPECT = re.compile(r"#\s*exit (\d+)(?::\s*(.*))?$")
+
+
+def _expect(line: str, tmp_path: Path) -> None:
+    """A Troubleshooting line: run it; it must exit with the status and print the text it shows."""
+    match = EXPECT.search(line)
+    assert match is not None
+    status, text = int(match.group(1)), (match.group(2) or "").strip()
+    command = shlex.split(line[:match.start()])
+    env = _env(tmp_path)
+    while "=" in command[0]:                                  # VAR=value prefixes
+        name, _, value = command.pop(0).partition("=")
+        env[name] = value
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    with MockServer(heartbeat_interval=0.5) as plain, MockServer(ssl_context=context) as tls:
+        ports = {"8765": str(plain.port), "8443": str(tls.port)}
+        if command[:3] != ["python", "-m", "mockserver"]:
+            env.update({k: v for k, v in child_env(plain).items() if k.startswith("POLYMARKET_")})
+            env.pop("POLYMARKET_WS_URL")
+        for readme, real in ports.items():
+            command = [part.replace(f"127.0.0.1:{readme}", f"127.0.0.1:{real}") for part in command]
+            text = text.replace(f"127.0.0.1:{readme}", f"127.0.0.1:{real}")
+        assert command[0] == "python"
+        result = subprocess.run([PYTHON, *command[1:]], cwd=tmp_path, env=env, capture_output=True, text=True,
+                                timeout=60)
+    assert result.returncode == status, result.stdout[-2000:] + result.stderr[-2000:]
+    assert text in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+
+
 def _curl_base(line: str, tmp_path: Path) -> None:
     assert re.fullmatch(r"S=http://127\.0\.0\.1:\d+", line)   # replaced by the test server's URL
 
@@ -200,7 +238,8 @@ HANDLERS: list[tuple[re.Pattern[str], Callable[[str, Path], None]]] = [
     (re.compile(r"python -m pip install -e \. && "), _demo),
     (re.compile(r"python -m pip install -e '\.\[test\]' && "), _test_suite),
     (re.compile(r"python -m mockserver --print-demo-credentials"), _credentials),
-    (re.compile(r"python -m mockserver run "), _run),
+    (re.compile(r"(?=.*#\s*exit \d)"), _expect),
+    (re.compile(r"python -m mockserver run (?!.*#\s*exit \d)"), _run),
     (re.compile(r"python -m mockserver (--port|--replay)"), _serve),
     (re.compile(r"python -m pmsync record "), _record),
     (re.compile(r"S="), _curl_base),

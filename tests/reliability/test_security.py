@@ -241,3 +241,62 @@ def test_replayed_signature_is_refused(pm_mockserver_factory: Callable[..., Mock
     lenient = pm_mockserver_factory()
     again = credentials.sign_handshake(PRIVATE)
     assert raw_connect(lenient, again) == raw_connect(lenient, again) == 101
+
+
+# ------------------------------------------------- printed errors (issue 12)
+
+
+def test_no_secret_or_signature_in_printed_errors(
+    capsys: pytest.CaptureFixture[str],
+    all_debug_logs: pytest.LogCaptureFixture,
+    ca: trustme.CA,
+    tls_server: MockServer,
+    pm_mockserver_factory: Callable[..., MockServer],
+) -> None:
+    """Every line of the default stderr policy and every new diagnosis, with no on_error."""
+    server = pm_mockserver_factory(heartbeat_interval=0.2, tick_interval=0.05)
+    key_id, secret = demo_credentials(server.seed)
+    credentials = pmsync.Credentials.from_base64(key_id, secret)
+    options: dict[str, Any] = dict(backoff_initial=0.05, backoff_max=0.1, ping_interval=0)
+    raised: list[BaseException] = []
+
+    def broken(event: pmsync.Event) -> None:
+        raise RuntimeError(f"callback failed on {event.kind}")
+
+    # first connect: two refused attempts are printed, then it connects
+    server.reject_handshakes(2, status=503)
+    client = pmsync.MarketsClient(credentials, base_url=server.url, on_trade=broken, **options)
+    try:
+        client.connect(timeout=10)
+        client.subscribe_trades(["no-such-market"])                    # a refusal, printed
+        sub = client.subscribe_market_data(server.markets[:1])
+        sub.wait_snapshot(10)
+        server.wait_for_subscription("SUBSCRIPTION_TYPE_MARKET_DATA")
+        client.subscribe_trades(server.markets[:1])
+        server.wait_for_subscription("SUBSCRIPTION_TYPE_TRADE")
+        server.inject_trade(server.markets[0])                        # a callback error, printed
+        wait_until(lambda: client.stats()["callback_errors"] >= 1, 10, "the callback error")
+        server.reject_handshakes(100, status=401)                     # fatal on reconnect, printed
+        server.drop_connections()
+        wait_until(lambda: client.closed, 10, "the fatal error")
+    finally:
+        client.close()
+    # the diagnoses of the first connect: wrong scheme both ways, certificate
+    for url in (server.url.replace("ws://", "wss://"), tls_server.url.replace("wss://", "ws://"), tls_server.url):
+        other = pmsync.PrivateClient(credentials, base_url=url, **options)
+        with pytest.raises(pmsync.ConnectionClosed) as info:
+            other.connect(timeout=5)
+        other.close()
+        raised.append(info.value)
+    err = capsys.readouterr().err
+    for shown in ("connect attempt 1 failed", "refused by the server", "callback broken raised",
+                  "AuthenticationError"):
+        assert shown in err, err
+    signatures = [h.headers.get("X-PM-Signature") or h.headers.get("x-pm-signature") or ""
+                  for h in server.handshakes]
+    secrets = secret_forms(secret) + [s for s in signatures if s]
+    assert len(secrets) > len(secret_forms(secret)) + 2
+    assert_nothing_leaked([err], secrets, "stderr")
+    assert_nothing_leaked([str(e) for e in raised] + [repr(e) for e in raised], secrets, "a diagnosis")
+    for record in all_debug_logs.records:
+        assert_nothing_leaked(record_texts(record), secrets, f"log record {record.name}")
