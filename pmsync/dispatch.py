@@ -1,0 +1,230 @@
+"""The reader's half of a client: decode each frame, route it, run callbacks.
+
+:class:`Dispatcher` is a mixin of :class:`pmsync.client._Client`; everything
+here runs on the reader thread (``frame_received``) or wraps a callback
+(``_call``). No callback runs under a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .codec import Event, decode
+from .connection import OPCODE_BINARY
+from .errors import DecodeError, QueueOverflow, SubscriptionError
+from .lifecycle import Input, State
+
+if TYPE_CHECKING:
+    from .subscription import Subscription
+
+__all__ = ["KIND_CALLBACKS", "MAX_MESSAGE_SIZE", "Dispatcher"]
+
+log = logging.getLogger("pmsync.client")
+
+Callback = Callable[..., Any]
+
+_CLOSED = State.CLOSED
+
+#: Event kind → the client-level callback that receives it.
+KIND_CALLBACKS: dict[str, str] = {
+    "market_data": "on_market_data",
+    "market_data_lite": "on_market_data_lite",
+    "trade": "on_trade",
+    "order_snapshot": "on_order_snapshot",
+    "order_update": "on_order_update",
+    "position_update": "on_position_update",
+    "position_snapshot": "on_position_snapshot",
+    "balance_snapshot": "on_balance_snapshot",
+    "balance_update": "on_balance_update",
+    "rfq_event": "on_rfq_event",
+    "heartbeat": "on_heartbeat",
+    "unknown": "on_unknown",
+}
+
+#: Messages larger than this are not decoded: they are reported through
+#: ``on_error`` as a :class:`~pmsync.errors.DecodeError` and skipped. The
+#: largest documented message (a 100-market snapshot page) is far below it.
+MAX_MESSAGE_SIZE = 4 * 1024 * 1024
+
+
+class Dispatcher:
+    """Frame → event → subscription callback, kind callback, ``messages()`` queue."""
+
+    _in_flight: Subscription | None
+
+    def frame_received(self: Any, opcode: int, data: bytes) -> None:
+        """Decode one frame and dispatch it (internal; reader thread)."""
+        self._frames += 1
+        if len(data) > MAX_MESSAGE_SIZE:
+            self._decode_errors += 1
+            self._report(
+                DecodeError(
+                    f"message of {len(data)} bytes exceeds the {MAX_MESSAGE_SIZE}-byte limit; "
+                    "not decoded",
+                    data[:1024],
+                )
+            )
+            return
+        if opcode == OPCODE_BINARY:
+            self._decode_errors += 1
+            self._report(DecodeError("unexpected binary frame", data))
+            return
+        try:
+            event = decode(data, self.ENDPOINT)
+        except DecodeError as exc:
+            self._decode_errors += 1
+            self._report(exc)
+            return
+        try:
+            self._dispatch(event)
+        except Exception:  # noqa: BLE001 - a bug here must not kill the reader
+            log.exception("internal error while dispatching %s", event.kind)
+
+    def _dispatch(self: Any, event: Event) -> None:
+        kind = event.kind
+        counts = self._counts
+        counts[kind] = counts.get(kind, 0) + 1
+        if kind == "heartbeat":
+            self._call(self.on_heartbeat, (event,), event)
+            return
+        subscription: Subscription | None = None
+        rid = event.request_id
+        # Fast path, without the lock: a live handle with its snapshot complete
+        # (see Session.settled); snapshots, errors and resyncs take the lock.
+        handle = self._session.settled(rid) if rid is not None and kind != "error" else None
+        if handle is not None:
+            subscription = self._subscriptions.get(handle.key)
+            if subscription is None:  # ended since: its events are dropped
+                return
+        elif rid is not None:
+            with self._lock:
+                routed = self._session.route(event)
+                if routed is not None:
+                    if not routed.deliver:
+                        return
+                    subscription = self._subscriptions.get(routed.handle.key)
+                    if routed.resync:
+                        event = attrs.evolve(event, resync=True)
+                    if routed.snapshot and subscription is not None:
+                        subscription._on_snapshot(event, routed.snapshot_complete)
+                    if routed.snapshot_complete and self._conn is not None:
+                        self._conn.mark_healthy()
+                    if routed.handle.status != "live" and subscription is not None:
+                        self._ended(subscription)  # refused by the server
+                    if routed.snapshot_complete or kind == "error":
+                        self._cond.notify_all()
+        if kind == "error":
+            text = getattr(event.data, "error", "")
+            self._report(
+                SubscriptionError(
+                    f"server error for request {rid!r}: {text}" if rid else f"server error: {text}",
+                    rid,
+                ),
+                event,
+            )
+            if self._queue.in_use or self.on_error is None:
+                self._enqueue(event)
+            return
+        if subscription is None:
+            self._deliver(event, None)
+            return
+        # unsubscribe() sets _live and then waits while _in_flight is this
+        # subscription: either it sees the flag here, or it waits for us.
+        self._in_flight = subscription
+        try:
+            if subscription._live:
+                self._deliver(event, subscription)
+        finally:
+            self._in_flight = None
+            if self._unsubscribing:
+                with self._cond:
+                    self._cond.notify_all()
+
+    def _deliver(self: Any, event: Event, subscription: Subscription | None) -> None:
+        self._on_data(event)
+        handled = False
+        if subscription is not None and subscription.callback is not None:
+            handled = True
+            self._call(subscription.callback, (event,), event)
+        # self._call(<the kind's callback>, (event,), event), inline
+        callback = getattr(self, KIND_CALLBACKS.get(event.kind, "on_unknown"))
+        if callback is not None:
+            handled = True
+            if self._lifecycle.state is not _CLOSED:
+                try:
+                    callback(event)
+                except Exception as exc:  # noqa: BLE001 - the reader goes on
+                    self._callback_failed(callback, exc, event)
+                except BaseException as exc:  # noqa: BLE001 - closes the client
+                    self._callback_aborted(exc)
+        # An event a callback handled is queued only once messages() is in use:
+        # a callback-only script keeps no 10,000 events alive (memory, and ~10 %
+        # of the hot path in cache misses). Unhandled events are always queued,
+        # so a messages() loop started after connect() still gets the snapshot.
+        queue = self._queue
+        if queue.in_use or not handled:
+            queue.put(event)
+            if queue.dropped != self._overflow.reported:
+                self._overflowed(event)
+
+    def _on_data(self, event: Event) -> None:
+        """Hook for subclasses: update caches before callbacks run."""
+
+    def _enqueue(self: Any, event: Event) -> None:
+        self._queue.put(event)
+        if self._queue.dropped != self._overflow.reported:
+            self._overflowed(event)
+
+    def _overflowed(self: Any, event: Event) -> None:
+        """Report drops at most once per second, with the count since the last report."""
+        queue = self._queue
+        if not queue.in_use:
+            self._overflow.skip(queue.dropped)
+            return
+        count = self._overflow.due(queue.dropped)
+        if count:
+            self._report(QueueOverflow(count), event)
+
+    def _call(
+        self: Any,
+        callback: Callback | None,
+        args: tuple[Any, ...],
+        event: Event | None,
+        force: bool = False,
+    ) -> None:
+        """Run a callback unless the client is closed (``force``: even then)."""
+        if callback is None or (self._lifecycle.state is _CLOSED and not force):
+            return
+        try:
+            callback(*args)
+        except Exception as exc:  # noqa: BLE001 - the reader goes on
+            self._callback_failed(callback, exc, event)
+        except BaseException as exc:  # noqa: BLE001 - closes the client
+            self._callback_aborted(exc)
+
+    def _callback_failed(self: Any, callback: Callback, exc: Exception, event: Event | None) -> None:
+        self._callback_errors += 1
+        log.exception("callback %s raised", getattr(callback, "__qualname__", callback))
+        handler = self.on_callback_error
+        if handler is not None and handler is not callback:
+            try:
+                handler(exc, event)
+            except Exception:  # noqa: BLE001
+                log.exception("on_callback_error raised")
+            except BaseException as abort:  # noqa: BLE001 - closes the client
+                self._callback_aborted(abort)
+
+    def _callback_aborted(self: Any, exc: BaseException) -> None:
+        """A callback raised SystemExit, KeyboardInterrupt, GeneratorExit …:
+        close the client; re-raise unless on the reader (which then stops, and
+        run_forever()/messages() re-raise it in their threads)."""
+        log.error("a callback raised %s; closing the client", type(exc).__name__)
+        self._close_now(Input.ABORT, exc)
+        conn = self._conn
+        if conn is None or threading.current_thread() is not conn.reader:
+            raise exc
