@@ -564,6 +564,7 @@ class _Client(Dispatcher):
             if self._lifecycle.closed:
                 return
             self._lifecycle.handle(Input.CONNECTED)
+            self._cond.notify_all()  # a second connect() waits for this
             for subscription in self._subscriptions.values():
                 subscription._reset()
             self._generation += 1
