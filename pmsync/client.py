@@ -31,20 +31,20 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 from typing import Any, ClassVar, Self
 
 from .auth import Credentials
 from .book import BookCache, OrderBook
 from .codec import Event
-from .connection import OPCODE_BINARY, Connection, ConnectionOptions, retryable
-from .dispatch import KIND_CALLBACKS, MAX_MESSAGE_SIZE, Dispatcher
-from .enums import MarketSubscriptionType, PrivateSubscriptionType, SubscriptionType
+from .connection import Connection, ConnectionOptions
+from .dispatch import KIND_CALLBACKS, MAX_MESSAGE_SIZE, Dispatcher, _FrameTap
+from .enums import MarketSubscriptionType, PrivateSubscriptionType
 from .errors import ConfigurationError, ConnectionClosed, PmsyncError
 from .eventqueue import EventQueue, OverflowReports
 from .lifecycle import Action, Cause, Input, Lifecycle, State
-from .options import check_options, check_timeout
+from .options import _endpoint_url, check_options, check_timeout
 from .session import Session
+from .subscribing import Subscribing
 from .subscription import Subscription
 
 __all__ = [
@@ -83,7 +83,7 @@ DEFAULT_BASE_URL = "wss://api.polymarket.us"
 ENV_WS_URL = "POLYMARKET_WS_URL"
 
 
-class _Client(Dispatcher):
+class _Client(Subscribing, Dispatcher):
     """What both clients share. Use :class:`PrivateClient` or :class:`MarketsClient`.
 
     ``base_url`` defaults to the ``POLYMARKET_WS_URL`` environment variable, then
@@ -456,92 +456,6 @@ class _Client(Dispatcher):
             f"{state})"
         )
 
-    # ------------------------------------------------------------------ subscriptions
-
-    def subscribe(
-        self,
-        subscription_type: SubscriptionType | str | int,
-        market_slugs: Iterable[str] | None = None,
-        *,
-        callback: Callback | None = None,
-        request_id: str | None = None,
-        debounced: bool = False,
-    ) -> Subscription:
-        """Subscribe to any type of this endpoint; see the ``subscribe_*`` methods.
-
-        Validates before sending (``SubscriptionError``/``ValueError``/``TypeError``).
-        By state: ``new``/``connecting``/``reconnecting`` queue the request
-        (sent when the connection is up); ``open`` sends it; ``closed`` raises
-        :class:`~pmsync.errors.ConnectionClosed` naming the cause.
-        """
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable, got {callback!r}")
-        with self._lock:
-            if self._lifecycle.closed:
-                raise self._lifecycle.closed_error("subscribe")
-            handle, frames = self._session.subscribe(
-                subscription_type, market_slugs, request_id=request_id, debounced=debounced
-            )
-            subscription = Subscription(self, handle, callback)
-            self._subscriptions[handle.key] = subscription
-            self._coverage_changed()
-            queued = self._lifecycle.sends
-            if queued:
-                self._outbox.append((self._generation, frames))
-        if queued:
-            self._flush()
-        log.debug("subscribed %s as %s", handle.subscription_type.value, handle.request_ids)
-        return subscription
-
-    def _unsubscribe(self, subscription: Subscription) -> None:
-        with self._lock:
-            subscription._live = False
-            frames = self._session.unsubscribe(subscription._handle)
-            if self._subscriptions.get(subscription._handle.key) is subscription:
-                del self._subscriptions[subscription._handle.key]
-                self._coverage_changed()
-            queued = bool(frames) and self._lifecycle.sends
-            if queued:
-                self._outbox.append((self._generation, frames))
-            self._cond.notify_all()
-            conn = self._conn
-            if conn is not None and threading.current_thread() is not conn.reader:
-                # No callback for it after we return: wait for one in flight.
-                self._unsubscribing += 1
-                try:
-                    self._cond.wait_for(lambda: self._in_flight is not subscription)
-                finally:
-                    self._unsubscribing -= 1
-        if queued:
-            self._flush()
-
-    def _ended(self, subscription: Subscription) -> None:
-        """Under the lock: the server refused every part of ``subscription``."""
-        subscription._live = False
-        if self._subscriptions.get(subscription._handle.key) is subscription:
-            del self._subscriptions[subscription._handle.key]
-            self._coverage_changed()
-
-    def _flush(self) -> None:
-        """Send the outbox in order, outside the client lock. Whoever holds the
-        send lock drains it; a thread that finds it taken leaves its frames to
-        the holder, which looks again after releasing it."""
-        outbox = self._outbox
-        while outbox:
-            if not self._send_lock.acquire(blocking=False):
-                return
-            try:
-                while True:
-                    with self._lock:
-                        if not outbox:
-                            break
-                        generation, frames = outbox.popleft()
-                        send = self._send if generation == self._generation else None
-                    if send is not None:
-                        send(frames)
-            finally:
-                self._send_lock.release()
-
     def _in_callback(self) -> bool:
         """True on the reader thread, and in the first on_connect (connect()'s thread)."""
         conn = self._conn
@@ -553,104 +467,12 @@ class _Client(Dispatcher):
             and self._connect_thread == threading.get_ident()
         )
 
-    def _coverage_changed(self) -> None:
-        """Hook for subclasses (under the lock): the set of subscriptions changed."""
-
-    # ------------------------------------------------------------------ connection.Listener
-
-    def connection_made(self, send: Callable[[list[str]], bool], reconnected: bool) -> None:
-        """Connection up: replay every live subscription (internal)."""
-        with self._lock:
-            if self._lifecycle.closed:
-                return
-            self._lifecycle.handle(Input.CONNECTED)
-            self._cond.notify_all()  # a second connect() waits for this
-            for subscription in self._subscriptions.values():
-                subscription._reset()
-            self._generation += 1
-            self._send = send
-            self._outbox.clear()
-            frames = self._session.resubscribe_frames(resync=reconnected)
-            if frames:
-                self._outbox.append((self._generation, frames))
-        self._flush()
-        self._call(self.on_connect, (), None)
-
-    def connection_lost(self, error: ConnectionClosed) -> None:
-        """Connection lost (internal)."""
-        with self._lock:
-            before = self._lifecycle.handle(Input.LOST) if self._lifecycle.state is State.OPEN else None
-            self._outbox.clear()
-            self._send = None
-        # Decided under the lock: exactly one of this and close()'s on_disconnect(None) fires.
-        if before is State.OPEN:
-            self._call(self.on_disconnect, (error,), None, force=True)
-
-    def connection_restored(self, gap_began: datetime, gap_ended: datetime) -> None:
-        """A new connection replaced a lost one (internal)."""
-        self._call(self.on_reconnect, (gap_began, gap_ended), None)
-
-    def connection_failed(self, error: BaseException) -> None:
-        """The client cannot go on: it closes (internal)."""
-        if not isinstance(error, Exception):
-            what = Input.ABORT
-        elif (
-            isinstance(error, ConnectionClosed)
-            and self._options.reconnect
-            and retryable(error)
-        ):
-            what = Input.EXHAUSTED
-        else:
-            what = Input.FATAL
-        if self._close_now(what, error) and isinstance(error, Exception):
-            self._report(error)
-
     def _report(self, error: BaseException, event: Event | None = None) -> None:
         """Every error the client reports passes here: logged, then ``on_error``
         (also while closing for a fatal error, never after close())."""
         if isinstance(error, PmsyncError):
             log.warning("%s: %s", type(error).__name__, error)
         self._call(self.on_error, (error,), event, force=self._lifecycle.cause is not Cause.USER)
-
-
-class _FrameTap:
-    """The connection's listener when ``on_frame`` is set: hands each raw frame
-    to ``on_frame`` and then to the client, which it stands in front of. Keeps
-    the raw-frame hook out of the client's frame path when unused."""
-
-    def __init__(self, client: _Client) -> None:
-        self._client = client
-
-    def frame_received(self, opcode: int, data: bytes) -> None:
-        client = self._client
-        received_at = time.time()
-        frame: str | bytes = data if opcode == OPCODE_BINARY else data.decode("utf-8", "replace")
-        client._call(client.on_frame, (frame, received_at), None)
-        client.frame_received(opcode, data)
-
-    def connection_made(self, send: Callable[[list[str]], bool], reconnected: bool) -> None:
-        self._client.connection_made(send, reconnected)
-
-    def connection_lost(self, error: ConnectionClosed) -> None:
-        self._client.connection_lost(error)
-
-    def connection_restored(self, gap_began: datetime, gap_ended: datetime) -> None:
-        self._client.connection_restored(gap_began, gap_ended)
-
-    def connection_failed(self, error: BaseException) -> None:
-        self._client.connection_failed(error)
-
-
-def _endpoint_url(base_url: str, path: str) -> str:
-    if not isinstance(base_url, str) or "://" not in base_url:
-        raise ConfigurationError(f"base_url must be a ws:// or wss:// URL, got {base_url!r}")
-    scheme, rest = base_url.split("://", 1)
-    scheme = {"http": "ws", "https": "wss"}.get(scheme.lower(), scheme.lower())
-    if scheme not in ("ws", "wss"):
-        raise ConfigurationError(f"base_url must be a ws:// or wss:// URL, got {base_url!r}")
-    rest, _, query = rest.partition("?")
-    url = f"{scheme}://{rest.rstrip('/')}{path}"
-    return f"{url}?{query}" if query else url
 
 
 class PrivateClient(_Client):

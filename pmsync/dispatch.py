@@ -1,22 +1,26 @@
-"""The reader's half of a client: decode each frame, route it, run callbacks.
+"""The reader's half of a client: the connection's listener, and each frame
+decoded, routed and handed to the callbacks.
 
 :class:`Dispatcher` is a mixin of :class:`pmsync.client._Client`; everything
-here runs on the reader thread (``frame_received``) or wraps a callback
-(``_call``). No callback runs under a lock.
+here runs on the reader thread (the ``connection_*`` methods and
+``frame_received``; the first ``connection_made`` on connect()'s thread) or
+wraps a callback (``_call``). No callback runs under a lock.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .codec import Event, decode
-from .connection import OPCODE_BINARY
-from .errors import DecodeError, QueueOverflow, SubscriptionError
+from .connection import OPCODE_BINARY, retryable
+from .errors import ConnectionClosed, DecodeError, QueueOverflow, SubscriptionError
 from .lifecycle import Input, State
 
 if TYPE_CHECKING:
@@ -53,9 +57,58 @@ MAX_MESSAGE_SIZE = 4 * 1024 * 1024
 
 
 class Dispatcher:
-    """Frame → event → subscription callback, kind callback, ``messages()`` queue."""
+    """Connection events → lifecycle; frame → event → subscription callback,
+    kind callback, ``messages()`` queue."""
 
     _in_flight: Subscription | None
+    _send: Callable[[list[str]], bool] | None
+
+    def connection_made(self: Any, send: Callable[[list[str]], bool], reconnected: bool) -> None:
+        """Connection up: replay every live subscription (internal)."""
+        with self._lock:
+            if self._lifecycle.closed:
+                return
+            self._lifecycle.handle(Input.CONNECTED)
+            self._cond.notify_all()  # a second connect() waits for this
+            for subscription in self._subscriptions.values():
+                subscription._reset()
+            self._generation += 1
+            self._send = send
+            self._outbox.clear()
+            frames = self._session.resubscribe_frames(resync=reconnected)
+            if frames:
+                self._outbox.append((self._generation, frames))
+        self._flush()
+        self._call(self.on_connect, (), None)
+
+    def connection_lost(self: Any, error: ConnectionClosed) -> None:
+        """Connection lost (internal)."""
+        with self._lock:
+            before = self._lifecycle.handle(Input.LOST) if self._lifecycle.state is State.OPEN else None
+            self._outbox.clear()
+            self._send = None
+        # Decided under the lock: exactly one of this and close()'s on_disconnect(None) fires.
+        if before is State.OPEN:
+            self._call(self.on_disconnect, (error,), None, force=True)
+
+    def connection_restored(self: Any, gap_began: datetime, gap_ended: datetime) -> None:
+        """A new connection replaced a lost one (internal)."""
+        self._call(self.on_reconnect, (gap_began, gap_ended), None)
+
+    def connection_failed(self: Any, error: BaseException) -> None:
+        """The client cannot go on: it closes (internal)."""
+        if not isinstance(error, Exception):
+            what = Input.ABORT
+        elif (
+            isinstance(error, ConnectionClosed)
+            and self._options.reconnect
+            and retryable(error)
+        ):
+            what = Input.EXHAUSTED
+        else:
+            what = Input.FATAL
+        if self._close_now(what, error) and isinstance(error, Exception):
+            self._report(error)
 
     def frame_received(self: Any, opcode: int, data: bytes) -> None:
         """Decode one frame and dispatch it (internal; reader thread)."""
@@ -228,3 +281,31 @@ class Dispatcher:
         conn = self._conn
         if conn is None or threading.current_thread() is not conn.reader:
             raise exc
+
+
+class _FrameTap:
+    """The connection's listener when ``on_frame`` is set: hands each raw frame
+    to ``on_frame`` and then to the client, which it stands in front of. Keeps
+    the raw-frame hook out of the client's frame path when unused."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def frame_received(self, opcode: int, data: bytes) -> None:
+        client = self._client
+        received_at = time.time()
+        frame: str | bytes = data if opcode == OPCODE_BINARY else data.decode("utf-8", "replace")
+        client._call(client.on_frame, (frame, received_at), None)
+        client.frame_received(opcode, data)
+
+    def connection_made(self, send: Callable[[list[str]], bool], reconnected: bool) -> None:
+        self._client.connection_made(send, reconnected)
+
+    def connection_lost(self, error: ConnectionClosed) -> None:
+        self._client.connection_lost(error)
+
+    def connection_restored(self, gap_began: datetime, gap_ended: datetime) -> None:
+        self._client.connection_restored(gap_began, gap_ended)
+
+    def connection_failed(self, error: BaseException) -> None:
+        self._client.connection_failed(error)

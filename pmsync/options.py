@@ -90,3 +90,15 @@ def check_timeout(name: str, value: Any) -> float | None:
         return None
     number = _seconds(name, value, zero=True, never=True)
     return None if math.isinf(number) else number
+
+
+def _endpoint_url(base_url: str, path: str) -> str:
+    if not isinstance(base_url, str) or "://" not in base_url:
+        raise ConfigurationError(f"base_url must be a ws:// or wss:// URL, got {base_url!r}")
+    scheme, rest = base_url.split("://", 1)
+    scheme = {"http": "ws", "https": "wss"}.get(scheme.lower(), scheme.lower())
+    if scheme not in ("ws", "wss"):
+        raise ConfigurationError(f"base_url must be a ws:// or wss:// URL, got {base_url!r}")
+    rest, _, query = rest.partition("?")
+    url = f"{scheme}://{rest.rstrip('/')}{path}"
+    return f"{url}?{query}" if query else url
