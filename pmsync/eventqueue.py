@@ -34,28 +34,23 @@ class EventQueue:
         self._waiting = 0
         self.dropped = 0
         self.in_use = False
-        self._in_burst = False
 
     def put(self, event: Event) -> bool:
-        """Add ``event``; return True when this starts a burst of drops."""
+        """Add ``event``; return True if the oldest was dropped for it."""
         size = self.size
         if size <= 0:
             return False
         items = self._items
         if len(items) >= size:
             with self._cond:
-                starts_burst = False
-                if len(items) >= size:
+                dropped = len(items) >= size
+                if dropped:
                     items.popleft()
                     self.dropped += 1
-                    starts_burst = not self._in_burst
-                    self._in_burst = True
                 items.append(event)
                 if self._waiting:
                     self._cond.notify()
-            return starts_burst and self.in_use
-        if self._in_burst:
-            self._in_burst = False
+            return dropped
         items.append(event)
         if self._waiting:
             with self._cond:
