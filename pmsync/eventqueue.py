@@ -75,11 +75,6 @@ class EventQueue:
             self._closed = True
             self._cond.notify_all()
 
-    def clear(self) -> None:
-        """Forget the queued events."""
-        with self._cond:
-            self._items.clear()
-
 
 class OverflowReports:
     """At most one :class:`~pmsync.errors.QueueOverflow` report per ``interval``.
