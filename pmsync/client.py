@@ -241,7 +241,9 @@ class _Client(Subscribing, Dispatcher):
                 if not self._cond.wait_for(
                     lambda: self._lifecycle.state is not State.CONNECTING, timeout
                 ):
-                    raise TimeoutError(f"another thread's connect() did not finish within {timeout} s")
+                    raise TimeoutError(
+                        f"another thread's connect() did not finish within {timeout} s"
+                    )
                 action = self._lifecycle.connect_action()
                 if action is Action.START:  # the other thread's attempt failed
                     raise ConnectionClosed(

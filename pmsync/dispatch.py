@@ -84,7 +84,8 @@ class Dispatcher:
     def connection_lost(self: Any, error: ConnectionClosed) -> None:
         """Connection lost (internal)."""
         with self._lock:
-            before = self._lifecycle.handle(Input.LOST) if self._lifecycle.state is State.OPEN else None
+            lifecycle = self._lifecycle
+            before = lifecycle.handle(Input.LOST) if lifecycle.state is State.OPEN else None
             self._outbox.clear()
             self._send = None
         # Decided under the lock: exactly one of this and close()'s on_disconnect(None) fires.
@@ -260,7 +261,9 @@ class Dispatcher:
         except BaseException as exc:  # noqa: BLE001 - closes the client
             self._callback_aborted(exc)
 
-    def _callback_failed(self: Any, callback: Callback, exc: Exception, event: Event | None) -> None:
+    def _callback_failed(
+        self: Any, callback: Callback, exc: Exception, event: Event | None
+    ) -> None:
         self._callback_errors += 1
         log.exception("callback %s raised", getattr(callback, "__qualname__", callback))
         handler = self.on_callback_error

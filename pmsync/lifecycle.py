@@ -161,7 +161,9 @@ class Lifecycle:
         """The error a method raises on a closed client, naming the cause."""
         from .errors import ConnectionClosed
 
-        error = ConnectionClosed(f"cannot {doing}: the client is {self.describe()}; make a new client")
+        error = ConnectionClosed(
+            f"cannot {doing}: the client is {self.describe()}; make a new client"
+        )
         if isinstance(self.error, Exception):
             error.__cause__ = self.error
         return error

@@ -39,7 +39,8 @@ def _seconds(name: str, value: Any, *, zero: bool = False, never: bool = False) 
             raise _fail(name, value, rule)
         return number
     if number > MAX_SECONDS:
-        raise _fail(name, value, f"at most {MAX_SECONDS:,.0f} s" + (" or inf (never)" if never else ""))
+        limit = f"at most {MAX_SECONDS:,.0f} s" + (" or inf (never)" if never else "")
+        raise _fail(name, value, limit)
     return number
 
 

@@ -110,7 +110,8 @@ def run_in_thread(target: Any, name: str) -> tuple[threading.Thread, list[Any]]:
 
 def test_item01_backoff_no_overflow_at_any_attempt() -> None:
     options = ConnectionOptions(backoff_initial=0.5, backoff_max=30.0)
-    conn = Connection("ws://127.0.0.1:9", "/x", KEY, options, None, name="t")  # type: ignore[arg-type]
+    listener: Any = None
+    conn = Connection("ws://127.0.0.1:9", "/x", KEY, options, listener, name="t")
     for attempt in (1_024, 1_025, 1_026, 100_000):
         delay = conn._backoff(attempt, ConnectionClosed("down"))
         assert 15.0 <= delay <= 30.0
