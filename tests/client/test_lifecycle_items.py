@@ -139,7 +139,7 @@ def test_item01_100000_failed_reconnects_then_back(
 
     def sleep(delay: float) -> bool:
         delays.append(delay)
-        return conn._stop.is_set()
+        return bool(conn._stop.is_set())
 
     conn._attempt = attempt
     conn._sleep = sleep
@@ -386,7 +386,7 @@ class _PausingClient(pmsync.MarketsClient):
 def test_item09_no_subscription_callback_after_unsubscribe_returns() -> None:
     _PausingClient.routed = threading.Event()
     _PausingClient.resume = threading.Event()
-    client = _PausingClient(KEY, reconnect=False, ping_interval=0)
+    client: Any = _PausingClient(KEY, reconnect=False, ping_interval=0)
     order: list[str] = []
     lock = threading.Lock()
 
