@@ -17,7 +17,7 @@ FATAL = AuthenticationError("handshake refused with HTTP 401", 401)
 def client_in(state: str) -> Any:
     client: Any = pmsync.MarketsClient(KEY, ping_interval=0, on_error=lambda exc: None)
     sent: list[str] = []
-    client.sent = sent
+    client._test_sent = sent  # private: a client refuses unknown public attributes
 
     def send(frames: list[str]) -> bool:
         sent.extend(frames)
@@ -68,7 +68,7 @@ def test_subscribe_unsubscribe_and_wait_snapshot(state: str) -> None:
                 client.subscribe_market_data(["m-1"])
             return
         sub = client.subscribe_market_data(["m-1"], request_id="md")
-        assert any('"md"' in frame for frame in client.sent) is (state == "open")  # else queued
+        assert any('"md"' in frame for frame in client._test_sent) is (state == "open")  # else queued
         with pytest.raises(TimeoutError):
             sub.wait_snapshot(0)
         sub.unsubscribe()
