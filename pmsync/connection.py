@@ -22,7 +22,7 @@ import attrs
 import websocket
 
 from .auth import Credentials
-from .backoff import Backoff, Streak, healthy
+from .backoff import HEALTHY_AFTER, Backoff, Streak, healthy
 from .errors import AuthenticationError, ConnectionClosed, HandshakeError
 
 __all__ = ["Connection", "ConnectionOptions", "Listener"]
@@ -234,7 +234,8 @@ class Connection:
         self._policy = Backoff(initial=options.backoff_initial, maximum=options.backoff_max)
         self._streak = Streak()
         #: Waits ``delay`` seconds between attempts; True if stopped meanwhile.
-        #: Tests replace it (and ``_clock``) to run long outages without sleeping.
+        #: Tests replace it to run long outages without sleeping (``_clock``
+        #: dates a connection for the healthy rule).
         self._sleep: Callable[[float], bool] = self._stop.wait
         self._clock: Callable[[], float] = time.monotonic
         self.reconnects = 0
@@ -250,7 +251,7 @@ class Connection:
     def open(self, timeout: float | None = None) -> None:
         """Connect (retrying retryable failures with backoff until ``timeout``),
         then start the reader thread. Raises on a fatal or final failure."""
-        deadline = None if timeout is None else self._clock() + timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
         ws = self._connect_with_retry(deadline)
         if ws is None:
             raise ConnectionClosed(f"{self.name}: closed while connecting")
@@ -432,7 +433,7 @@ class Connection:
         while True:
             if error is not None:
                 delay = self._backoff(self._streak.failed(), error)
-                if deadline is not None and self._clock() + delay > deadline:
+                if deadline is not None and time.monotonic() + delay > deadline:
                     raise error
                 log.warning("%s; reconnecting in %.2f s", error, delay)
                 if self._sleep(delay):
@@ -506,6 +507,7 @@ class Connection:
         timeout = self.options.heartbeat_timeout or None
         shortened = False
         quiet_since = monotonic()
+        healthy_at = self._opened_at + HEALTHY_AFTER
         while True:
             try:
                 opcode, frame = ws.recv_data_frame(True)
@@ -521,6 +523,8 @@ class Connection:
             now = monotonic()
             self.last_frame = now
             if opcode == OPCODE_TEXT or opcode == OPCODE_BINARY:
+                if now >= healthy_at and not self._healthy:
+                    self._healthy = True
                 on_frame(opcode, data)
                 if self._stop.is_set():
                     return ConnectionClosed(f"{self.name}: closed", websocket.STATUS_NORMAL)
