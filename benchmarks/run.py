@@ -12,7 +12,8 @@ import time
 if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-NAMES = ["decode", "pipeline", "throughput", "latency", "reconnect", "memory", "mockserver"]
+NAMES = ["decode", "pipeline", "throughput", "latency", "reconnect", "memory", "churn",
+         "mockserver"]
 MODULES = {"mockserver": "mockserver_bench"}
 
 

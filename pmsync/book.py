@@ -59,6 +59,12 @@ class BookCache:
     latest :class:`MarketData` and made into an :class:`OrderBook` (sorted best
     first) when it is first asked for, so that a stream nobody reads costs one
     dict store per event.
+
+    Which event wins: while a ``market_data`` subscription covers a market,
+    its full books (the complete, current state) and lite events do not
+    replace them; otherwise the newest event of either kind is the book.
+    :meth:`cover` tells the cache which markets are covered, and forgets the
+    markets no subscription covers any more.
     """
 
     def __init__(self) -> None:
@@ -67,6 +73,8 @@ class BookCache:
         # slug → (the MarketData, the OrderBook made of it): made once per event
         self._built: dict[str, tuple[MarketData, OrderBook]] = {}
         self._lock = threading.Lock()
+        # markets a market_data subscription covers (lite events do not replace their book)
+        self._full: frozenset[str] = frozenset()
 
     def update_full(self, data: MarketData) -> None:
         """Replace a market's book with a full book."""
@@ -75,14 +83,11 @@ class BookCache:
             self._books[slug] = data  # one atomic store; the book is made in get()
 
     def update_lite(self, data: MarketDataLite) -> None:
-        """Set best bid/ask of a market that has no full book."""
+        """Set best bid/ask of a market, unless a market_data subscription covers it."""
         slug = data.market_slug
-        if not slug:
+        if not slug or slug in self._full:
             return
         with self._lock:
-            current = self._books.get(slug)
-            if current is not None and (isinstance(current, MarketData) or current.full):
-                return
             self._books[slug] = OrderBook(
                 market_slug=slug,
                 best_bid=data.best_bid.value if data.best_bid is not None else None,
@@ -100,6 +105,15 @@ class BookCache:
         book = _full_book(slug, current)
         self._built[slug] = (current, book)
         return book
+
+    def cover(self, full: frozenset[str], lite: frozenset[str]) -> None:
+        """The markets covered by market_data (``full``) and lite subscriptions;
+        forget every other market."""
+        with self._lock:
+            self._full = full
+            for slug in [s for s in self._books if s not in full and s not in lite]:
+                del self._books[slug]
+                self._built.pop(slug, None)
 
     def slugs(self) -> list[str]:
         """Markets with a cached book."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import random
 import re
 import socket
 import ssl
@@ -24,6 +23,7 @@ import attrs
 import websocket
 
 from .auth import Credentials
+from .backoff import HEALTHY_AFTER, Backoff, Streak, healthy
 from .diagnose import Misconfigured, certificate_failed, failed_attempt
 from .errors import AuthenticationError, ConnectionClosed, HandshakeError
 from .watchdog import HeartbeatWatchdog
@@ -32,9 +32,6 @@ __all__ = ["Connection", "ConnectionOptions", "Listener"]
 
 log = logging.getLogger("pmsync.connection")
 
-
-#: A connection that stays up this long resets the backoff.
-HEALTHY_AFTER = 30.0
 
 #: Longest ``Retry-After`` honoured, in seconds.
 MAX_RETRY_AFTER = 600.0
@@ -154,8 +151,9 @@ class Listener(Protocol):
     def connection_restored(self, gap_began: datetime, gap_ended: datetime) -> None:
         """A new connection replaced the lost one."""
 
-    def connection_failed(self, error: Exception) -> None:
-        """The client stops for good (authentication refused, attempts exhausted)."""
+    def connection_failed(self, error: BaseException) -> None:
+        """The client stops for good (authentication refused, attempts exhausted,
+        or a listener raised a BaseException)."""
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -238,7 +236,13 @@ class Connection:
         self._pinger: threading.Thread | None = None
         self._opened_at = 0.0
         self._healthy = False
-        self._streak = 0
+        self._policy = Backoff(initial=options.backoff_initial, maximum=options.backoff_max)
+        self._streak = Streak()
+        #: Waits ``delay`` seconds between attempts; True if stopped meanwhile.
+        #: Tests replace it to run long outages without sleeping (``_clock``
+        #: dates a connection for the healthy rule).
+        self._sleep: Callable[[float], bool] = self._stop.wait
+        self._clock: Callable[[], float] = time.monotonic
         self.reconnects = 0
         self.last_frame = 0.0
         #: Called as ``(attempt, error, next_wait, seconds_left)`` after each failed
@@ -260,6 +264,9 @@ class Connection:
         if ws is None:
             raise ConnectionClosed(f"{self.name}: closed while connecting")
         self._install(ws, reconnected=False)
+        if self._stop.is_set():  # closed meanwhile (e.g. from on_connect): start nothing
+            self._teardown()
+            raise ConnectionClosed(f"{self.name}: closed while connecting")
         # The pinger starts first: a callback on the reader may call close(),
         # which joins the pinger, and joining a thread not yet started raises.
         if self.options.ping_interval and self.options.ping_interval > 0:
@@ -286,6 +293,15 @@ class Connection:
             self._abort(ws)
             return False
         return True
+
+    @property
+    def reader(self) -> threading.Thread | None:
+        """The reader thread, once started."""
+        return self._reader
+
+    def stop(self) -> None:
+        """Ask every thread of the connection to end, without waiting (any thread)."""
+        self._stop.set()
 
     def mark_healthy(self) -> None:
         """Tell the reconnect loop this connection works (its backoff may reset)."""
@@ -330,7 +346,7 @@ class Connection:
 
     def _install(self, ws: websocket.WebSocket, reconnected: bool) -> None:
         self._ws = ws
-        self._opened_at = time.monotonic()
+        self._opened_at = self._clock()
         self._healthy = False
         self.last_frame = time.monotonic()
         self._listener.connection_made(self.send, reconnected)
@@ -407,13 +423,8 @@ class Connection:
         return ws
 
     def _backoff(self, attempt: int, error: BaseException) -> float:
-        opts = self.options
-        base: float = min(opts.backoff_max, opts.backoff_initial * 2.0 ** max(0, attempt - 1))
-        delay = base * (0.5 + random.random() / 2)  # jitter: 50–100 % of the step
         retry_after: float | None = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return delay
+        return self._policy.delay(attempt, retry_after)
 
     def _connect_with_retry(
         self, deadline: float | None, error: ConnectionClosed | None = None
@@ -427,15 +438,14 @@ class Connection:
         tries = 0
         while True:
             if error is not None:
-                self._streak += 1
-                delay = self._backoff(self._streak, error)
+                delay = self._backoff(self._streak.failed(), error)
                 if deadline is not None and time.monotonic() + delay > deadline:
                     raise _gave_up(error, tries)
                 log.warning("%s; reconnecting in %.2f s", error, delay)
                 if self.on_attempt_failed is not None and self._reader is None:
                     remaining = None if deadline is None else deadline - time.monotonic()
                     self.on_attempt_failed(tries, error, delay, remaining)
-                if self._stop.wait(delay):
+                if self._sleep(delay):
                     return None
             if self._stop.is_set():
                 return None
@@ -459,6 +469,10 @@ class Connection:
                 ws = self._ws
                 assert ws is not None
                 error = self._read(ws)
+                gap_began = datetime.now(timezone.utc)  # the moment the drop is seen
+                self._streak.connection_ended(
+                    healthy(self._healthy, self._clock() - self._opened_at)
+                )
                 self._teardown()
                 if self._stop.is_set():
                     return
@@ -467,9 +481,6 @@ class Connection:
                 if not self.options.reconnect:
                     self._listener.connection_failed(error)
                     return
-                gap_began = datetime.now(timezone.utc)
-                if self._healthy:
-                    self._streak = 0
                 try:
                     new = self._connect_with_retry(None, error)
                 except ConnectionClosed as exc:
@@ -484,7 +495,12 @@ class Connection:
         except Exception as exc:  # noqa: BLE001 - the reader must report, not vanish
             log.exception("%s: reader failed", self.name)
             self._listener.connection_failed(exc)
+        except BaseException as exc:  # noqa: BLE001 - e.g. SystemExit from a listener
+            log.error("%s: reader stopped by %r", self.name, exc)
+            self._listener.connection_failed(exc)
         finally:
+            # However the reader ends, the connection is over: the pinger stops too.
+            self._stop.set()
             self._teardown()
 
     def _read(self, ws: websocket.WebSocket) -> ConnectionClosed:
@@ -562,7 +578,7 @@ class Connection:
     @property
     def healthy(self) -> bool:
         """Whether the current connection has proven itself (snapshot or 30 s up)."""
-        return self._healthy
+        return healthy(self._healthy, self._clock() - self._opened_at)
 
 
 def _close_info(data: bytes) -> tuple[int | None, str]:

@@ -86,7 +86,11 @@ class AuthenticationError(HandshakeError):
 
 
 class QueueOverflow(PmsyncError):
-    """The ``messages()`` queue was full and its oldest events were dropped."""
+    """The ``messages()`` queue was full and its oldest events were dropped.
+
+    Reported at most once per second per client; ``dropped`` counts the events
+    dropped since the previous report.
+    """
 
     def __init__(self, dropped: int) -> None:
         self.dropped = dropped

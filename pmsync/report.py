@@ -10,7 +10,7 @@ and nothing is printed. What is printed without ``on_error``:
 - a fatal error that stops the client: a handshake refused on reconnect
   (:class:`~pmsync.errors.AuthenticationError`), retries exhausted
   (:class:`~pmsync.errors.ConnectionClosed`);
-- a ``messages()`` queue overflow (once per burst);
+- a ``messages()`` queue overflow (at most once per second);
 - a frame that does not decode, and a callback that raised (without
   ``on_callback_error``): the first :data:`REPEATS_SHOWN` of each kind per
   client, then one line saying the rest are only counted in ``stats()``;

@@ -6,8 +6,12 @@ splits more than 100 markets into several subscribe frames under one
 :class:`Handle`, routes each decoded event to its handle by request id, tracks
 snapshots (which events are a snapshot, when a snapshot is complete, whether it
 follows a reconnect), and gives the frames to replay the live set after a
-reconnect. It sends nothing, starts nothing and is not thread-safe: the client
-calls it under its own lock.
+reconnect. It keeps only live subscriptions: an ended one (unsubscribed,
+refused by the server, or the session closed) is forgotten at once and its
+request ids can be used again; the last :data:`RETIRED_REQUEST_IDS` ended ids
+are remembered until the connection ends (or the id is used again), so that
+their events still in flight are dropped. It sends nothing, starts nothing
+and is not thread-safe: the client calls it under its own lock.
 """
 
 from __future__ import annotations
@@ -28,10 +32,14 @@ from .enums import (
 )
 from .errors import SubscriptionError
 
-__all__ = ["Handle", "MAX_SLUGS_PER_SUBSCRIPTION", "Routed", "Session"]
+__all__ = ["Handle", "MAX_SLUGS_PER_SUBSCRIPTION", "RETIRED_REQUEST_IDS", "Routed", "Session"]
 
 #: The server accepts at most this many markets in one subscribe request.
 MAX_SLUGS_PER_SUBSCRIPTION = 100
+
+#: How many ended request ids are remembered (their late events dropped)
+#: until the connection ends; the oldest is forgotten first.
+RETIRED_REQUEST_IDS = 256
 
 _SHORT_NAMES: dict[WireEnum, str] = {
     PrivateSubscriptionType.ORDER: "orders",
@@ -140,6 +148,8 @@ class Session:
         self._keys = itertools.count(1)
         self._handles: dict[int, Handle] = {}
         self._by_request_id: dict[str, Handle] = {}
+        # request id → its unsubscribed handle, oldest first (bounded)
+        self._retired: dict[str, Handle] = {}
 
     # ------------------------------------------------------------------ registry
 
@@ -149,8 +159,13 @@ class Session:
         return [h for h in self._handles.values() if h.status == "live"]
 
     def handle_for(self, request_id: str) -> Handle | None:
-        """The handle that owns ``request_id``, live or ended, or ``None``."""
-        return self._by_request_id.get(request_id)
+        """The live handle that owns ``request_id``, else a recently unsubscribed
+        one (see :data:`RETIRED_REQUEST_IDS`), else ``None``."""
+        return self._by_request_id.get(request_id) or self._retired.get(request_id)
+
+    def __len__(self) -> int:
+        """How many handles the session holds (all live)."""
+        return len(self._handles)
 
     def subscribe(
         self,
@@ -207,25 +222,49 @@ class Session:
         self._handles[key] = handle
         for rid in chunks:
             self._by_request_id[rid] = handle
+            self._retired.pop(rid, None)  # reused: its events are the new handle's
         return handle, self._subscribe_frames(handle)
 
     def unsubscribe(self, handle: Handle) -> list[str]:
-        """End ``handle``; return the unsubscribe frames (none if already ended)."""
+        """End ``handle`` and forget it; return the unsubscribe frames (none if
+        already ended). Its request ids are free again at once."""
         if handle.status != "live" or self._handles.get(handle.key) is not handle:
             return []
-        frames = [
-            encode_unsubscribe(rid, dialect=self.dialect) for rid in handle._live_ids()
-        ]
+        live = handle._live_ids()
+        frames = [encode_unsubscribe(rid, dialect=self.dialect) for rid in live]
         handle.status = "unsubscribed"
         handle._awaiting = {}
+        self._forget(handle)
         return frames
+
+    def close(self) -> None:
+        """End every handle (status ``"unsubscribed"``) and forget them all."""
+        for handle in self._handles.values():
+            handle.status = "unsubscribed"
+            handle._awaiting = {}
+        self._handles.clear()
+        self._by_request_id.clear()
+        self._retired.clear()
+
+    def _forget(self, handle: Handle) -> None:
+        """Drop an ended handle; retire its ids (bounded) so late events are dropped."""
+        del self._handles[handle.key]
+        retired = self._retired
+        for rid in handle.chunks:
+            if self._by_request_id.get(rid) is handle:
+                del self._by_request_id[rid]
+            retired[rid] = handle
+        while len(retired) > RETIRED_REQUEST_IDS:
+            del retired[next(iter(retired))]
 
     def resubscribe_frames(self, *, resync: bool = True) -> list[str]:
         """The frames that replay every live subscription on a new connection.
 
         Each live handle then awaits a fresh snapshot; with ``resync`` its
-        snapshot events are marked as following a reconnect.
+        snapshot events are marked as following a reconnect. The new
+        connection carries nothing of the old one: retired ids are forgotten.
         """
+        self._retired.clear()
         frames: list[str] = []
         for handle in self.live:
             handle._expect_snapshot(resync=resync)
@@ -258,14 +297,16 @@ class Session:
 
         Returns ``None`` for events that belong to no subscription (heartbeats,
         errors and data without a known request id). An error marks its part
-        of the handle failed.
+        of the handle failed; once every part failed, the handle is forgotten.
+        Events of a recently unsubscribed handle are not delivered.
         """
         rid = event.request_id
         if rid is None:
             return None
         handle = self._by_request_id.get(rid)
         if handle is None:
-            return None
+            retired = self._retired.get(rid)
+            return None if retired is None else Routed(retired, deliver=False)
         if handle.status != "live" or rid in handle._dead:
             return Routed(handle, deliver=False)
         if event.kind == "error":
@@ -274,6 +315,7 @@ class Session:
             handle._awaiting.pop(rid, None)
             if not handle._live_ids():
                 handle.status = "failed"
+                self._forget(handle)
             return Routed(handle)
         awaiting = handle._awaiting.get(rid)
         if awaiting is None:

@@ -14,15 +14,15 @@ def event(i: int) -> Event:
     return Event("heartbeat", None, None, i, "")
 
 
-def test_drops_oldest_and_counts_bursts() -> None:
+def test_drops_oldest_and_counts_drops() -> None:
     queue = _EventQueue(3)
     queue.in_use = True
-    starts = [queue.put(event(i)) for i in range(6)]
-    assert starts == [False, False, False, True, False, False]
+    drops = [queue.put(event(i)) for i in range(6)]
+    assert drops == [False, False, False, True, True, True]
     assert queue.dropped == 3
     assert [queue.get(0).data for _ in range(3)] == [3, 4, 5]  # type: ignore[union-attr]
     assert queue.get(0) is None
-    queue.put(event(6))  # not full: the burst is over
+    queue.put(event(6))
     assert [queue.put(event(i)) for i in range(7, 10)] == [False, False, True]
 
 

@@ -214,9 +214,14 @@ def test_book_cache_builds_sorted_book_on_request() -> None:
     cache.update_full(fresh(text))
     assert cache.get("s") is not book and cache.get("s") == book
     lite = decode('{"marketDataLite":{"marketSlug":"s","bestBid":{"value":"0.2"}}}', "markets")
+    cache.cover(frozenset({"s"}), frozenset({"s"}))
     cache.update_lite(lite.data)
-    assert cache.get("s") == book  # a full book is not replaced by lite data
+    assert cache.get("s") == book  # not replaced by lite data while market_data covers it
     assert cache.slugs() == ["s"]
+    cache.cover(frozenset(), frozenset({"s"}))
+    cache.update_lite(lite.data)  # market_data gone: the newest (lite) is the book
+    replaced = cache.get("s")
+    assert replaced is not None and not replaced.full and replaced.best_bid == Decimal("0.2")
     cache.clear()
     assert cache.get("s") is None and cache.slugs() == []
 

@@ -224,12 +224,13 @@ def test_error_response_marks_the_handle_failed() -> None:
     assert bad.active is False
     assert bad.status == "failed"
     assert good.active and good.status == "live" and good.error is None
-    # Failed handles are not resubscribed, and nothing more is delivered for them.
-    assert session.resubscribe_frames() == good_frames
-    assert session.live == [good]
+    # Nothing more is delivered for a failed handle; it is forgotten (its id is
+    # free again) and not resubscribed.
     later = route(session, {"request_id": "t-1", "trade": {"market_slug": "no-such-market"}})
     assert later is not None and later.deliver is False
     assert session.unsubscribe(bad) == []
+    assert session.resubscribe_frames() == good_frames
+    assert session.live == [good] and len(session) == 1
 
 
 def test_error_on_one_part_of_a_chunked_subscription() -> None:
@@ -449,10 +450,12 @@ def test_duplicate_request_id_from_the_caller() -> None:
     chunked, _ = session.subscribe(M.MARKET_DATA, SLUGS_250, request_id="big")
     with pytest.raises(SubscriptionError):
         session.subscribe(M.TRADE, ["c"], request_id=chunked.request_ids[1])
-    # An ended subscription's id stays taken (its late events are still recognised).
+    # An ended subscription's id is free again; its late events are dropped until then.
     session.unsubscribe(first)
-    with pytest.raises(SubscriptionError):
-        session.subscribe(M.TRADE, ["a"], request_id="trade-sub-1")
+    trade = {"request_id": "trade-sub-1", "trade": {"market_slug": "a"}}
+    assert route(session, trade) == Routed(first, deliver=False)
+    again, _ = session.subscribe(M.TRADE, ["a"], request_id="trade-sub-1")
+    assert route(session, trade) == Routed(again)
 
 
 @pytest.mark.parametrize("rid", ["", "  ", 5])
