@@ -86,6 +86,7 @@ def test_chaos(seed: int, thread_baseline: int, thread_errors: ThreadErrors, tra
     mtap = StreamTap("markets", "/v1/ws/markets")
     ptap.attach(private)
     mtap.attach(markets)
+    checkers = [StreamChecker(server, ptap), StreamChecker(server, mtap)]  # they tap frames as they are sent
     schedule = FaultSchedule(server, seed, rate=RATE, duration=DURATION)
     try:
         slugs = server.markets[:3]
@@ -130,8 +131,8 @@ def test_chaos(seed: int, thread_baseline: int, thread_errors: ThreadErrors, tra
     assert len(counts) >= 6, counts
     assert set(counts) <= set(KINDS)
 
-    for tap in (ptap, mtap):
-        report = StreamChecker(server, tap).check(final=True)
+    for tap, checker in zip((ptap, mtap), checkers):
+        report = checker.check(final=True)
         print(report)
         assert tap.problems == []
         assert report.problems == []
