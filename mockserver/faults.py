@@ -297,12 +297,9 @@ def _events(events: list[Any]) -> dict[str, Any]:
     return {"events": [{"kind": e.kind, "slug": e.slug} for e in events]}
 
 
-def _market_state(s: Any, p: dict[str, Any]) -> dict[str, Any]:
-    if not p["slug"]:
-        raise ParamError("missing parameter 'slug'")
-    if not p["state"]:
-        raise ParamError("missing parameter 'state'")
-    return _events(s.inject_market_state(p["slug"], p["state"]))
+def _then(_: object, **result: Any) -> dict[str, Any]:
+    """``result``, once the call in the first argument has been made (for one-line ``apply``)."""
+    return result
 
 
 def _targeted(d: ChaosDraw) -> dict[str, Any]:
@@ -322,21 +319,21 @@ FAULTS = FaultRegistry([
          ChaosVariant("close_1011", lambda d: {"code": 1011, "reason": "chaos: internal error", "path": d.path},
                       help="close frame 1011 (internal error)"))),
     FaultKind("heartbeats/stop", "stop heartbeats (connections stay open and silent)", (),
-              lambda s, p: (s.stop_heartbeats(), {"heartbeats": "stopped"})[1],
+              lambda s, p: _then(s.stop_heartbeats(), heartbeats="stopped"),
               (ChaosVariant("heartbeat_stall", lambda d: {}, revert="heartbeats/resume",
                             help="heartbeats stop, then resume after a while"),)),
     FaultKind("heartbeats/resume", "send heartbeats again", (),
-              lambda s, p: (s.resume_heartbeats(), {"heartbeats": "running"})[1]),
+              lambda s, p: _then(s.resume_heartbeats(), heartbeats="running")),
     FaultKind("reject", "reject the next handshakes", (
         Param("count", int, 1, "how many handshakes"), Param("status", int, 503, "HTTP status"),
         Param("retry_after", float, None, "Retry-After header (seconds)"), Param("body", str, None, "body")),
-        lambda s, p: (s.reject_handshakes(p["count"], p["status"], p["retry_after"], p["body"]),
-                      {"count": p["count"], "status": p["status"], "retry_after": p["retry_after"]})[1],
+        lambda s, p: _then(s.reject_handshakes(p["count"], p["status"], p["retry_after"], p["body"]),
+                           count=p["count"], status=p["status"], retry_after=p["retry_after"]),
         (ChaosVariant("reject_503", lambda d: {"count": 1, "status": 503, "retry_after": d.retry_after},
                       help="the next handshake gets 503 with Retry-After"),)),
     FaultKind("delay", "delay every outgoing frame (0: off)",
               (Param("seconds", float, None, "delay in seconds", required=True),),
-              lambda s, p: (s.set_delay(p["seconds"]), {"delay": p["seconds"]})[1]),
+              lambda s, p: _then(s.set_delay(p["seconds"]), delay=p["seconds"])),
     FaultKind("send/malformed", "send one invalid-JSON text frame to each connection", (_path(),),
               lambda s, p: {"sent": s.send_malformed(p["path"])},
               (ChaosVariant("malformed", _targeted, help="one invalid-JSON text frame"),)),
@@ -349,9 +346,9 @@ FAULTS = FaultRegistry([
               (_path(), Param("size", int, 2_000_000, "frame size in bytes")),
               lambda s, p: {"sent": s.send_oversized(p["size"], p["path"])}),
     FaultKind("ticker/pause", "stop the exchange ticker (drive it with /control/tick)", (),
-              lambda s, p: (s.pause_ticker(), {"ticker": "paused"})[1]),
+              lambda s, p: _then(s.pause_ticker(), ticker="paused")),
     FaultKind("ticker/resume", "let the exchange ticker step again", (),
-              lambda s, p: (s.resume_ticker(), {"ticker": "running"})[1]),
+              lambda s, p: _then(s.resume_ticker(), ticker="running")),
     FaultKind("tick", "one exchange step now", (), lambda s, p: _events(s.tick())),
     FaultKind("inject/trade", "a market trade print now", (Param("slug", str, None, "market (default: random)"),),
               lambda s, p: _events(s.inject_trade(p["slug"] or None))),
@@ -363,8 +360,9 @@ FAULTS = FaultRegistry([
         Param("description", str, "Deposit", "ledger description")),
         lambda s, p: _events(s.inject_balance_change(p["amount"] or "10.00", p["description"] or "Deposit"))),
     FaultKind("inject/market_state", "set a market's state now", (
-        Param("slug", str, None, "market", required=False), Param("state", str, None, "MARKET_STATE_...")),
-        _market_state),
+        Param("slug", str, None, "market", required=True),
+        Param("state", str, None, "MARKET_STATE_...", required=True)),
+        lambda s, p: _events(s.inject_market_state(p["slug"], p["state"]))),
     FaultKind("inject/rfq", "one RFQ event now", (Param("slug", str, None, "market (default: random)"),),
               lambda s, p: _events(s.inject_rfq(p["slug"] or None))),
 ])
