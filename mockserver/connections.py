@@ -38,12 +38,12 @@ __all__ = [
     "Connections",
     "Subscription",
     "SubscriptionInfo",
-    "Tap",
     "endpoint",
 ]
 
 log = logging.getLogger("mockserver.server")
 
+#: The heartbeat frame the writer sends on an idle connection.
 HEARTBEAT = '{"heartbeat":{}}'
 #: The server checks that each of the first frames it renders on a connection is valid JSON.
 CHECK_ALL = 10_000
