@@ -196,6 +196,10 @@ class Exchange:
         self.slugs = slugs
         self.clock: Callable[[], float] = clock if clock is not None else _default_clock
         self.open_order_count = open_orders
+        from .trading import DemoTrader  # trading builds on this module's types: imported once they exist
+
+        #: The demo account's own trading: new orders and cancels.
+        self.trader = DemoTrader(self)
         self.reset()
 
     # ------------------------------------------------------------------ setup
@@ -218,49 +222,8 @@ class Exchange:
                 realized=ZERO, bod=net, update_time=now - 3600,
             )
         for i in range(self.open_order_count):
-            order = self._new_order(self.slugs[i % len(self.slugs)], now, seeded=True)
+            order = self.trader.new_order(self.slugs[i % len(self.slugs)], now, seeded=True)
             self.account.orders[order.id] = order
-
-    def _new_order(self, slug: str, now: float, seeded: bool = False) -> Order:
-        """A demo-account order near the touch on ``slug``: a sell when the position allows, else a buy.
-
-        ``seeded``: one of the orders the account starts with (created up to a day ago).
-        """
-        market = self.markets[slug]
-        qty = Decimal(self.rng.randint(1, 50))
-        if self.rng.random() < 0.125:
-            qty += Decimal("0.5")
-        buy = self.rng.random() < 0.6 or self._sell_room(slug) < qty
-        offset = TICK * self.rng.randint(0, 5)
-        if buy:
-            price = max(TICK, (market.bids[0].px if market.bids else market.last_trade_px) - offset)
-        else:
-            price = min(Decimal("0.99"), (market.offers[0].px if market.offers else market.last_trade_px) + offset)
-        tif = "TIME_IN_FORCE_GOOD_TILL_CANCEL"
-        good_till: float | None = None
-        if self.rng.random() < 0.2:
-            tif = "TIME_IN_FORCE_GOOD_TILL_DATE"
-            good_till = now + 86_400 * self.rng.randint(1, 30)
-        order_id = self._new_order_id()
-        return Order(
-            id=order_id,
-            market_slug=slug,
-            side="ORDER_SIDE_BUY" if buy else "ORDER_SIDE_SELL",
-            intent="ORDER_INTENT_BUY_LONG" if buy else "ORDER_INTENT_SELL_LONG",
-            price=price,
-            quantity=qty,
-            cum_quantity=ZERO,
-            state="ORDER_STATE_NEW",
-            tif=tif,
-            create_time=now - self.rng.randint(60, 86_400) if seeded else now,
-            good_till_time=good_till,
-        )
-
-    def _sell_room(self, slug: str) -> Decimal:
-        """How much of the position in ``slug`` is not already offered by open sell orders."""
-        offered = sum((o.leaves_quantity for o in self.account.orders.values()
-                       if o.market_slug == slug and o.side == "ORDER_SIDE_SELL"), ZERO)
-        return self.account.positions[slug].net - offered
 
     def _new_market(self, slug: str, now: float) -> Market:
         rng = self.rng
@@ -447,7 +410,7 @@ class Exchange:
                     if self.markets[o.market_slug].state == "MARKET_STATE_OPEN"]
         if fillable and rng.random() < 0.3:
             events += self.fill(rng.choice(fillable))
-        events += self._order_flow()
+        events += self.trader.step()
         if rng.random() < 0.05:
             events += self.rfq(rng.choice(self.slugs))
         return events
@@ -609,46 +572,6 @@ class Exchange:
             Event("position", order.market_slug, position),
             Event("balance", None, balance),
         ]
-
-    def _order_flow(self) -> list[Event]:
-        """The demo account keeps trading: below its usual count of open orders it places one
-        (about as often as fills complete orders), and now and then it cancels one."""
-        rng = self.rng
-        open_slugs = self.open_markets()
-        if open_slugs and len(self.account.orders) < self.open_order_count and rng.random() < 0.3:
-            return self.place_order(rng.choice(open_slugs))
-        if self.account.orders and rng.random() < 0.02:
-            return self.cancel(rng.choice(sorted(self.account.orders)))
-        return []
-
-    def place_order(self, slug: str) -> list[Event]:
-        """A new open order of the demo account on ``slug``: one order update (``EXECUTION_TYPE_NEW``).
-
-        A buy the cash cannot cover is not placed (no event).
-        """
-        now = self.clock()
-        order = self._new_order(slug, now)
-        if order.side == "ORDER_SIDE_BUY" and order.quantity * order.price > self.account.cash - self._reserve():
-            return []
-        self.account.orders[order.id] = order
-        return [self._order_event(order, "EXECUTION_TYPE_NEW", now)]
-
-    def cancel(self, order_id: str) -> list[Event]:
-        """Cancel an open order of the demo account: one order update (``EXECUTION_TYPE_CANCELED``)."""
-        order = self.account.orders.pop(order_id, None)
-        if order is None:
-            raise KeyError(f"no open order {order_id!r}")
-        order.state = "ORDER_STATE_CANCELED"
-        return [self._order_event(order, "EXECUTION_TYPE_CANCELED", self.clock())]
-
-    def _order_event(self, order: Order, execution_type: str, now: float) -> Event:
-        n = self._next()
-        return Event("order_update", order.market_slug, {"execution": {
-            "id": f"exec-{n:06d}",
-            "order": self.order_payload(order),
-            "type": Enum(execution_type),
-            "transact_time": rfc3339(now),
-        }})
 
     def balance_change(self, amount: Decimal, description: str = "Deposit") -> list[Event]:
         """A cash movement: deposit when positive, withdrawal when negative."""
