@@ -340,8 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    server = start_server(args, parser)
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server = start_server(args, parser)
     schedule = None
     try:
         print(f"mockserver ready on {server.url} (control API: {server.http_url}/control/)", flush=True)
@@ -354,8 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if schedule is not None:
             schedule.stop()
+            counts = schedule.counts()
             logging.getLogger("mockserver.cli").warning("chaos: %d fault(s) injected: %s",
-                                                        len(schedule.injected), schedule.counts())
+                                                        sum(counts.values()), counts)
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -145,3 +145,16 @@ def test_the_exchange_fills_orders_every_minute_for_hours_coherently() -> None:
     assert kinds["EXECUTION_TYPE_NEW"] > 100 and kinds["EXECUTION_TYPE_CANCELED"] > 10
     assert cash == ex.account.cash and nets == {s: p.net for s, p in ex.account.positions.items()}
     assert 0 < len(ex.account.orders) <= ex.open_order_count
+
+
+def test_a_client_that_stops_reading_is_dropped_at_the_queue_bound(pm_mockserver_factory, caplog) -> None:  # type: ignore[no-untyped-def]
+    server: MockServer = pm_mockserver_factory(max_queue=10)
+    server.pause_ticker()
+    ws = connect(server, MARKETS)
+    server.wait_for_connection()
+    server.set_delay(0.3)                 # the writer is slow: frames pile up in the connection's queue
+    for _ in range(20):
+        server.send_unknown_payload()
+    server.wait_for_no_connections(10)
+    assert any("its client does not read: dropped" in r.getMessage() for r in caplog.records)
+    ws.close()
