@@ -2,7 +2,7 @@
 
 The mock runs as a subprocess (``--tick-interval``, default journal), so its
 RSS is its own. Two raw websocket-client readers subscribe, one per endpoint:
-private (orders, positions, balance) and markets (full book of every market).
+private (orders, positions, balance) and markets (full book of three markets).
 Every 5 s the benchmark samples the mock's RSS and each reader's frame count;
 it reports the frames per second of each reader (mean, and the slowest
 minute), the fills per minute (position updates: one per fill) and the RSS
@@ -168,7 +168,7 @@ def run(quick: bool = False, minutes: float | None = None) -> dict[str, Any]:
     res = soak(minutes if minutes is not None else (1.0 if quick else 10.0),
                warmup=20.0 if quick else WARMUP)
     rows = [["private (orders, positions, balance)", res["private_fps"], res["private_fps_min_minute"]],
-            ["markets (book of 7 markets)", res["markets_fps"], res["markets_fps_min_minute"]]]
+            [f"markets (book of {BOOK_MARKETS} markets)", res["markets_fps"], res["markets_fps_min_minute"]]]
     text = table(f"Mock server soak: {res['minutes']:.1f} min after warm-up, ticker every {res['tick_interval']} s",
                  ["reader", "frames/s", "slowest minute frames/s"], rows)
     extra = (f"\nfills per minute (slowest minute): {res['fills_per_minute_min']}, total {res['fills_total']}\n"

@@ -189,9 +189,12 @@ class Connections:
     def track(self, ws: MockConnection) -> None:
         """Remember a new socket (so that stop() can close and join it); forget finished ones."""
         with self.lock:
-            self.ws_objects = [w for w in self.ws_objects
-                               if w.handler_thread.is_alive() or w.recv_events_thread.is_alive()]
+            self._prune()
             self.ws_objects.append(ws)
+
+    def _prune(self) -> None:
+        self.ws_objects = [w for w in self.ws_objects
+                           if w.handler_thread.is_alive() or w.recv_events_thread.is_alive()]
 
     def serve(self, ws: ServerConnection) -> None:
         """The handler of one accepted connection (its thread): read requests until it closes."""
@@ -223,6 +226,7 @@ class Connections:
                     sub.active = False
                 conn.subs.clear()
                 self.live.pop(conn.id, None)
+                self._prune()  # the sockets of connections that finished earlier (this one is still alive)
                 self.cond.notify_all()
             conn.queue.put(_STOP)
             writer.join()
