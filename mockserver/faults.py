@@ -313,7 +313,7 @@ FAULTS = FaultRegistry([
               (ChaosVariant("drop", _targeted, help="abrupt TCP close, no close frame"),)),
     FaultKind("close", "close connections with a close frame", (
         Param("code", int, 1000, "close code"), Param("reason", str, "", "close reason"), _path()),
-        lambda s, p: {"closed": s.close_connections(p["code"], p["reason"] or "", p["path"])},
+        lambda s, p: {"closed": s.close_connections(p["code"], p["reason"], p["path"])},
         (ChaosVariant("close_1001", lambda d: {"code": 1001, "reason": "chaos: going away", "path": d.path},
                       help="close frame 1001 (going away)"),
          ChaosVariant("close_1011", lambda d: {"code": 1011, "reason": "chaos: internal error", "path": d.path},
@@ -351,18 +351,18 @@ FAULTS = FaultRegistry([
               lambda s, p: _then(s.resume_ticker(), ticker="running")),
     FaultKind("tick", "one exchange step now", (), lambda s, p: _events(s.tick())),
     FaultKind("inject/trade", "a market trade print now", (Param("slug", str, None, "market (default: random)"),),
-              lambda s, p: _events(s.inject_trade(p["slug"] or None))),
+              lambda s, p: _events(s.inject_trade(p["slug"]))),
     FaultKind("inject/fill", "fill (part of) an open demo order now",
               (Param("order_id", str, None, "order (default: random)"),),
-              lambda s, p: _events(s.inject_fill(p["order_id"] or None))),
+              lambda s, p: _events(s.inject_fill(p["order_id"]))),
     FaultKind("inject/balance", "change the demo account's cash now", (
         Param("amount", str, "10.00", "decimal amount (negative: withdrawal)"),
         Param("description", str, "Deposit", "ledger description")),
-        lambda s, p: _events(s.inject_balance_change(p["amount"] or "10.00", p["description"] or "Deposit"))),
+        lambda s, p: _events(s.inject_balance_change(p["amount"], p["description"]))),
     FaultKind("inject/market_state", "set a market's state now", (
         Param("slug", str, None, "market", required=True),
         Param("state", str, None, "MARKET_STATE_...", required=True)),
         lambda s, p: _events(s.inject_market_state(p["slug"], p["state"]))),
     FaultKind("inject/rfq", "one RFQ event now", (Param("slug", str, None, "market (default: random)"),),
-              lambda s, p: _events(s.inject_rfq(p["slug"] or None))),
+              lambda s, p: _events(s.inject_rfq(p["slug"]))),
 ])
