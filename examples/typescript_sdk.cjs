@@ -19,9 +19,10 @@ const client = new PolymarketUS({
   apiBaseUrl: control,
 });
 
-// SDK 0.1.1 names these events; it dispatches position and balance *updates*
-// under keys other than WIRE.md's (positionSubscription, accountBalancesUpdate),
-// so those reach only its generic "message" event: counted from there.
+// SDK 0.1.1 dispatches position and balance *updates* only under older spellings
+// (positionSubscriptionUpdate, accountBalanceSubscriptionUpdate, ...), not the
+// documented positionSubscription and accountBalancesUpdate the server sends: those
+// reach only its generic "message" event and are counted from there.
 const WANTED = ["orderSnapshot", "orderUpdate", "accountBalanceSnapshot", "marketData", "marketDataLite",
   "trade", "heartbeat", "positionSubscription", "accountBalancesUpdate"];
 const seen = new Map();
