@@ -1,5 +1,5 @@
 """Chaos runs: a seeded fault scheduler, and a checker of what a client
-received against what the server journaled as sent.
+received against what the server sent (tapped as it is sent).
 
 Used by ``tests/reliability/test_chaos.py`` (bounded, in CI) and by
 ``benchmarks/soak.py`` (long runs, writes ``benchmarks/RELIABILITY.md``).
