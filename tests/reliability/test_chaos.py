@@ -9,8 +9,8 @@ Checked for each run (``mockserver.chaos.StreamChecker``):
 
 - every connection the client saw maps, in order, to a connection the server
   opened on the same path; what the client received on it is exactly a prefix
-  of what the server sent there (tapped as it is sent) (the missing tail is the gap of a
-  dropped connection; anything else is loss, a duplicate or a reordering);
+  of what the server sent there, tapped as it was sent (the missing tail is the
+  gap of a dropped connection; anything else is loss, a duplicate or a reordering);
 - a connection closed with a close frame lost nothing at all;
 - after every reconnect every subscription was sent again and its snapshot
   arrived again marked ``resync`` (a connection that lived more than 3 s, or
