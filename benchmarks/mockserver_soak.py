@@ -2,7 +2,7 @@
 
 The mock runs as a subprocess (``--tick-interval``, default journal), so its
 RSS is its own. Two raw websocket-client readers subscribe, one per endpoint:
-private (orders, positions, balance) and markets (full book of three markets).
+private (orders, positions, balance) and markets (full book of four markets).
 Every 5 s the benchmark samples the mock's RSS and each reader's frame count;
 it reports the frames per second of each reader (mean, and the slowest
 minute), the fills per minute (position updates: one per fill) and the RSS
@@ -33,11 +33,11 @@ from mockserver import demo_credentials
 from .common import save, table
 
 ROOT = Path(__file__).resolve().parents[1]
-TICK_INTERVAL = 0.0001
+TICK_INTERVAL = 0.00005
 WARMUP = 60.0
 SAMPLE = 5.0
 #: Markets of the full-book subscription (fewer renders per step leave CPU for more steps).
-BOOK_MARKETS = 3
+BOOK_MARKETS = 4
 READY = re.compile(r"mockserver ready on (ws://\S+)")
 
 
