@@ -272,7 +272,8 @@ class StreamTap:
     says that subscription's resync snapshot is ``n`` events (one per market
     for books; one ``eof`` page for orders; 0 for types without a snapshot:
     register every request id the client holds). Frames are kept as digests only,
-    so a long run stays small.
+    and :meth:`forget` drops the segments a checker has checked, so a long run stays
+    small. :attr:`segments` holds the segments not forgotten yet.
     """
 
     def __init__(self, name: str, path: str) -> None:
@@ -280,6 +281,7 @@ class StreamTap:
         self.path = path
         self._lock = threading.Condition()
         self.segments: list[Segment] = []
+        self._forgotten = 0
         self.expected: dict[str, int] = {}
         self.problems: list[str] = []
         self.errors_seen: collections.Counter[str] = collections.Counter()
@@ -306,7 +308,7 @@ class StreamTap:
     def on_connect(self) -> None:
         """Client callback: a connection is up; a new segment begins."""
         with self._lock:
-            self.segments.append(Segment(len(self.segments), time.monotonic()))
+            self.segments.append(Segment(self._forgotten + len(self.segments), time.monotonic()))
             self._lock.notify_all()
 
     def on_disconnect(self, error: BaseException | None) -> None:
@@ -398,13 +400,19 @@ class StreamTap:
     def wait_segments(self, count: int, timeout: float) -> bool:
         """Wait until at least ``count`` connections were seen."""
         with self._lock:
-            return self._lock.wait_for(lambda: len(self.segments) >= count, timeout)
+            return self._lock.wait_for(lambda: self._forgotten + len(self.segments) >= count, timeout)
 
     @property
     def reconnects(self) -> int:
         """How many times the client reconnected (segments after the first)."""
         with self._lock:
-            return max(0, len(self.segments) - 1)
+            return max(0, self._forgotten + len(self.segments) - 1)
+
+    def forget(self, count: int) -> None:
+        """Drop the ``count`` oldest segments (checked ones); indexes and counts stay as they were."""
+        with self._lock:
+            del self.segments[:count]
+            self._forgotten += count
 
 
 # ----------------------------------------------------------------- the checker
@@ -494,29 +502,28 @@ class StreamChecker:
             self._before = set()
         with self._lock:
             order = list(self._order)
+        # segments[k] (the tap's segment self._next + k) is the server's connection order[k]
         ready: list[tuple[Segment, int]] = []
-        i = self._next
-        while i < len(segments) and i - self._next < len(order):
-            seg, cid = segments[i], order[i - self._next]
+        while len(ready) < min(len(segments), len(order)):
+            seg, cid = segments[len(ready)], order[len(ready)]
             if seg.disconnected_at is None or cid in live:
                 break
             ready.append((seg, cid))
-            i += 1
         if final:
-            opened = self._next + len(order)
-            if len(segments) != opened:
+            seen, opened = self._next + len(segments), self._next + len(order)
+            if seen != opened:
                 rep.problems.append(
-                    f"{tap.name}: the client saw {len(segments)} connection(s), the server opened "
-                    f"{opened} on {tap.path}")
-            if i < len(segments):
-                rep.problems.append(f"{tap.name}: {len(segments) - i} connection(s) left unchecked")
+                    f"{tap.name}: the client saw {seen} connection(s), the server opened {opened} on {tap.path}")
+            if len(ready) < len(segments):
+                rep.problems.append(f"{tap.name}: {len(segments) - len(ready)} connection(s) left unchecked")
         for seg, cid in ready:
             with self._lock:
                 self._order.popleft()
                 sent = self._sent.pop(cid)
                 subscribed = self._subscribed.pop(cid)
             self._check_one(seg, cid, sent, subscribed, last=final and seg is segments[-1])
-        self._next = i
+        self._next += len(ready)
+        tap.forget(len(ready))
         if final:
             server.remove_tap(self._on_frame)
         return rep
