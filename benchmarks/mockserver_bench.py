@@ -2,11 +2,10 @@
 and to 50 clients.
 
 The mock server has no blast mode: every message goes through a per-connection
-queue and writer thread, ``ServerConnection.send`` and the journal (which
-re-parses each outgoing JSON message with ``json.loads`` to record it). The
-benchmark queues N documented market-data messages per connection through its
-raw-send hook (the one behind ``send_malformed``/``send_unknown_payload``) and
-times until every raw websocket-client reader has all of them.
+queue and writer thread, ``ServerConnection.send`` and the journal. The
+benchmark queues N documented market-data messages per connection through
+``MockServer.send_frame`` (the hook behind ``send_malformed``/``send_unknown_payload``)
+and times until every raw websocket-client reader has all of them.
 """
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ def measure(clients: int, n: int) -> dict[str, Any]:
             t.start()
         start = time.perf_counter()
         for _ in range(n):
-            server._send_raw(text, "/v1/ws/markets")
+            server.send_frame(text, "/v1/ws/markets")
         done.wait()
         elapsed = time.perf_counter() - start
         for t in threads:

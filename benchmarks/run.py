@@ -1,5 +1,7 @@
-"""Run the benchmarks: ``python -m benchmarks [--quick] [--only NAME]`` or
-``python benchmarks/run.py``. Tables are printed; JSON goes to benchmarks/results/."""
+"""Run the benchmarks: ``python -m benchmarks [--quick] [--only NAME] [--minutes N]`` or
+``python benchmarks/run.py``. Tables are printed; JSON goes to benchmarks/results/.
+
+``mockserver-soak`` (10 minutes, or ``--minutes N``) runs only when asked with ``--only``."""
 
 from __future__ import annotations
 
@@ -14,14 +16,18 @@ if __package__ in (None, ""):
 
 NAMES = ["decode", "pipeline", "throughput", "latency", "reconnect", "memory", "churn",
          "mockserver"]
-MODULES = {"mockserver": "mockserver_bench"}
+#: Long runs, only with ``--only``.
+ON_REQUEST = ["mockserver-soak"]
+MODULES = {"mockserver": "mockserver_bench", "mockserver-soak": "mockserver_soak"}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller N and fewer rounds")
-    parser.add_argument("--only", action="append", choices=NAMES,
+    parser.add_argument("--only", action="append", choices=NAMES + ON_REQUEST,
                         help="run only this benchmark (repeatable)")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="length of mockserver-soak after its warm-up (default: 10, 1 with --quick)")
     args = parser.parse_args(argv)
     from benchmarks.common import machine_line
 
@@ -29,7 +35,10 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.only or NAMES:
         module = importlib.import_module(f"benchmarks.{MODULES.get(name, name)}")
         start = time.perf_counter()
-        module.run(quick=args.quick)
+        if name in ON_REQUEST:
+            module.run(quick=args.quick, minutes=args.minutes)
+        else:
+            module.run(quick=args.quick)
         print(f"({name}: {time.perf_counter() - start:.1f} s)\n", flush=True)
 
 

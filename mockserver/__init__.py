@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 
 from .exchange import DEFAULT_MARKETS, MARKET_STATES, Event, Exchange
+from .faults import FAULTS, FaultKind, FaultRegistry
+from .journal import DEFAULT_JOURNAL_SIZE
 from .server import (
     ConnectionInfo,
     HandshakeRecord,
@@ -22,11 +24,15 @@ from .server import (
 )
 
 __all__ = [
+    "DEFAULT_JOURNAL_SIZE",
     "DEFAULT_MARKETS",
+    "FAULTS",
     "MARKET_STATES",
     "ConnectionInfo",
     "Event",
     "Exchange",
+    "FaultKind",
+    "FaultRegistry",
     "HandshakeRecord",
     "Journal",
     "JournalEntry",

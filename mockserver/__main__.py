@@ -7,6 +7,10 @@
   ``POLYMARKET_KEY_ID``, ``POLYMARKET_SECRET_KEY``), stops the server and exits
   with ``CMD``'s exit status: for CI;
 - ``--replay FILE [--speed X]`` serves a recording of ``python -m pmsync record``.
+
+A bad option or an environment problem (port in use, missing or malformed
+recording, unreadable certificate) is one line on stderr,
+``mockserver: error: ...``, and exit status 2.
 """
 
 from __future__ import annotations
@@ -14,22 +18,28 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import errno
 import json
 import logging
 import os
 import shlex
 import signal
+import socket
 import ssl
 import subprocess
 import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import NoReturn
 
+from .faults import FAULTS
+from .journal import DEFAULT_JOURNAL_SIZE
 from .protocol import DIALECTS
+from .replay import Recording
 from .server import MockServer, demo_credentials
 
-__all__ = ["RUN_ENV", "build_parser", "main", "run_command", "server_from_args"]
+__all__ = ["RUN_ENV", "build_parser", "main", "run_command", "server_from_args", "start_server"]
 
 #: Environment variables ``run`` sets for its command (names only; values come from the server).
 RUN_ENV = ("PM_MOCKSERVER_URL", "PM_MOCKSERVER_CONTROL_URL", "POLYMARKET_WS_URL",
@@ -72,6 +82,34 @@ def _positive(value: str) -> float:
     return number
 
 
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number between 0 and 65535, got {value!r}")
+    return port
+
+
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value!r}")
+    return number
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (no usage block), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``<prog>: error: <message>`` and exit 2."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def _speed(value: str) -> float:
     number = _number(value)
     if not number >= 0:
@@ -81,14 +119,14 @@ def _speed(value: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m mockserver`` (reusable: add subcommands to it)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mockserver",
         description="Mock Polymarket US WebSocket server (/v1/ws/private and /v1/ws/markets) with "
                     "signed-handshake checks, a deterministic simulated exchange, heartbeats, "
                     "fault injection and an HTTP control API under /control/ on the same port.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=0,
+    parser.add_argument("--port", type=_port, default=0,
                         help="TCP port; 0 picks a free one, printed on the ready line (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the simulated exchange and of the demo credentials (default: %(default)s)")
@@ -118,9 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--speed", type=_speed, default=1.0,
                         help="replay speed: 1.0 keeps the recorded spacing, 2.0 is twice as fast, "
                              "0 sends everything at once (default: %(default)s)")
+    parser.add_argument("--journal-size", type=_count, default=DEFAULT_JOURNAL_SIZE, metavar="N",
+                        help="frames the journal keeps, the most recent ones (0: none; GET /control/journal "
+                             "serves them) (default: %(default)s)")
     parser.epilog = ("Run a command against a fresh server (for CI): mockserver run [options] -- CMD ARGS... "
                      "exports PM_MOCKSERVER_URL, PM_MOCKSERVER_CONTROL_URL, POLYMARKET_WS_URL, "
-                     "POLYMARKET_KEY_ID and POLYMARKET_SECRET_KEY to CMD and exits with its status.")
+                     "POLYMARKET_KEY_ID and POLYMARKET_SECRET_KEY to CMD and exits with its status. "
+                     "Control API (GET /control/ lists every route with its parameters): "
+                     + ", ".join(kind.route + ("?" + "&".join(p.name for p in kind.params) if kind.params else "")
+                                 for kind in FAULTS) + ".")
     limits = parser.add_argument_group("TLS and per-connection limits")
     limits.add_argument("--certfile", default=None, metavar="PEM",
                         help="serve wss:// (and https:// for the control API) with this certificate chain")
@@ -136,8 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: %(default)s)")
     chaos = parser.add_argument_group("chaos (seeded fault injection, see mockserver.chaos)")
     chaos.add_argument("--chaos-seed", type=int, default=None, metavar="N",
-                       help="inject faults at seeded random intervals: drops, close 1001/1011, heartbeat "
-                            "stalls, 503 handshakes with Retry-After, malformed frames, unknown payloads")
+                       help="inject faults at seeded random intervals, one of: "
+                            + ", ".join(f"{name} ({FAULTS.chaos(name)[1].help})" for name in FAULTS.chaos_kinds))
     chaos.add_argument("--chaos-rate", type=_positive, default=1.0, metavar="PER_SECOND",
                        help="mean faults per second with --chaos-seed (default: %(default)s)")
     return parser
@@ -152,8 +196,30 @@ def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
     return context
 
 
+def _recordings(paths: Sequence[str]) -> list[Recording]:
+    recordings = []
+    for path in paths:
+        try:
+            recordings.append(Recording.load(path))
+        except FileNotFoundError:
+            raise ValueError(f"--replay {path}: no such file") from None
+        except OSError as exc:
+            raise ValueError(f"--replay {path}: cannot read it ({exc.strerror or exc})") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            reason = str(exc).removeprefix(f"{path}: ").removeprefix("not a recording ")
+            raise ValueError(f"--replay {path}: not a recording of 'python -m pmsync record' {reason}"
+                             if reason.startswith("(") else
+                             f"--replay {path}: not a recording of 'python -m pmsync record' ({reason})") from None
+    return recordings
+
+
 def server_from_args(args: argparse.Namespace) -> MockServer:
-    """A (not yet started) MockServer configured from parsed arguments."""
+    """A (not yet started) MockServer configured from parsed arguments; ``ValueError`` says what is wrong."""
+    try:
+        context = _ssl_context(args)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"--certfile {args.certfile}: cannot load it ({getattr(exc, 'strerror', None) or exc})"
+                         ) from None
     return MockServer(
         args.host,
         args.port,
@@ -164,13 +230,39 @@ def server_from_args(args: argparse.Namespace) -> MockServer:
         auth=not args.no_auth,
         keys=dict(args.key),
         markets=args.markets,
-        replay=getattr(args, "replay", None) or None,
+        replay=_recordings(getattr(args, "replay", None) or []) or None,
         replay_speed=getattr(args, "speed", 1.0),
-        ssl_context=_ssl_context(args),
+        ssl_context=context,
         open_timeout=getattr(args, "open_timeout", 10.0),
         max_subscriptions=getattr(args, "max_subscriptions", 200),
         max_message_size=getattr(args, "max_message_size", 1 << 20),
+        journal_size=getattr(args, "journal_size", DEFAULT_JOURNAL_SIZE),
     )
+
+
+def _bind_problem(exc: OSError, host: str, port: int) -> str:
+    """One line saying why the server could not listen on ``host:port``."""
+    if isinstance(exc, socket.gaierror) or (exc.errno is not None and exc.errno < 0):  # getaddrinfo codes
+        return f"cannot resolve host {host!r} (--host)"
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} is in use (choose another with --port, or --port 0 for a free one)"
+    if exc.errno == errno.EACCES:
+        return f"no permission to listen on port {port} (use a port >= 1024, or --port 0)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}: no such local address"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+def start_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> MockServer:
+    """Configure and start a server from ``args``; any problem is ``parser.error`` (one line, exit 2)."""
+    try:
+        server = server_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        return server.start()
+    except OSError as exc:
+        parser.error(_bind_problem(exc, args.host, args.port))
 
 
 def run_command(argv: Sequence[str]) -> int:
@@ -198,12 +290,8 @@ def run_command(argv: Sequence[str]) -> int:
         parser.error("no command to run: put it after '--'")
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        server = server_from_args(args)
-    except (OSError, ValueError) as exc:
-        parser.error(str(exc))
     env = dict(os.environ)
-    server.start()
+    server = start_server(args, parser)
     try:
         env.update({
             "PM_MOCKSERVER_URL": server.url,
@@ -239,7 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["run"]:
         return run_command(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.print_demo_credentials:
         key_id, secret = demo_credentials(args.seed)
         print(json.dumps({"key_id": key_id, "secret_key": secret}), flush=True)
@@ -252,10 +341,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    server = server_from_args(args)
+    server = start_server(args, parser)
     schedule = None
     try:
-        server.start()
         print(f"mockserver ready on {server.url} (control API: {server.http_url}/control/)", flush=True)
         if args.chaos_seed is not None:
             from .chaos import FaultSchedule
@@ -266,8 +354,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if schedule is not None:
             schedule.stop()
+            counts = schedule.counts()
             logging.getLogger("mockserver.cli").warning("chaos: %d fault(s) injected: %s",
-                                                        len(schedule.injected), schedule.counts())
+                                                        sum(counts.values()), counts)
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

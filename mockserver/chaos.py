@@ -1,5 +1,5 @@
 """Chaos runs: a seeded fault scheduler, and a checker of what a client
-received against what the server journaled as sent.
+received against what the server sent (tapped as it is sent).
 
 Used by ``tests/reliability/test_chaos.py`` (bounded, in CI) and by
 ``benchmarks/soak.py`` (long runs, writes ``benchmarks/RELIABILITY.md``).
@@ -12,16 +12,23 @@ driven through its documented callbacks only (duck typing).
 - :class:`StreamTap` hangs on a client's callbacks and records, per
   connection (``on_connect`` … ``on_disconnect``), a digest of every frame
   delivered, the resync snapshots, and anything unexpected.
-- :class:`StreamChecker` maps the tap's connections, in order, to the server's
-  connections on the same path and checks that each received sequence is
-  exactly a prefix of the server's send log for that connection: no loss
-  outside the tail gap of a dropped connection, no duplicates, no reordering.
+- :class:`StreamChecker` taps the server's frames as they are sent (create it
+  before the client connects), maps the tap's connections, in order, to the
+  server's connections on the same path and checks that each received
+  sequence is exactly a prefix of what the server sent on that connection: no
+  loss outside the tail gap of a dropped connection, no duplicates, no
+  reordering. It keeps digests only, and forgets a connection once checked,
+  so it works at any run length whatever the journal's size.
+
+The chaos kinds are the chaos variants of the server's fault registry
+(:data:`mockserver.faults.FAULTS`; :data:`KINDS` for the default one).
 """
 
 from __future__ import annotations
 
 import collections
 import hashlib
+import json
 import logging
 import random
 import statistics
@@ -31,10 +38,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .faults import FAULTS, ChaosDraw
+
 if TYPE_CHECKING:
     from .server import MockServer
 
 __all__ = [
+    "EVENT_CALLBACKS",
     "KINDS",
     "FaultSchedule",
     "InjectedFault",
@@ -45,16 +55,9 @@ __all__ = [
 
 log = logging.getLogger("mockserver.chaos")
 
-#: Every fault kind the scheduler can inject.
-KINDS: tuple[str, ...] = (
-    "drop",             # abrupt TCP close, no close frame
-    "close_1001",       # close frame 1001 (going away)
-    "close_1011",       # close frame 1011 (internal error)
-    "heartbeat_stall",  # heartbeats stop, then resume after a while
-    "reject_503",       # the next handshake gets 503 with Retry-After
-    "malformed",        # one invalid-JSON text frame
-    "unknown",          # one frame with an unknown payload key
-)
+#: Every chaos kind of the default fault registry (drop, close_1001, close_1011,
+#: heartbeat_stall, reject_503, malformed, unknown).
+KINDS: tuple[str, ...] = FAULTS.chaos_kinds
 
 _PATHS: tuple[str | None, ...] = (None, "private", "markets")
 
@@ -75,9 +78,10 @@ class FaultSchedule:
 
     ``rate`` is the mean number of faults per second (intervals are uniform in
     ``[0.2, 1.8] / rate``); ``duration`` (seconds, ``None``: until :meth:`stop`)
-    bounds the run. ``stall`` and ``retry_after`` are the ranges of a heartbeat
-    stall and of the ``Retry-After`` of a 503. The same seed draws the same
-    sequence of kinds, targets and intervals.
+    bounds the run. ``kinds`` are chaos kinds of the server's fault registry
+    (default: all of them). ``stall`` and ``retry_after`` are the ranges of a
+    heartbeat stall and of the ``Retry-After`` of a 503. The same seed draws
+    the same sequence of kinds, targets and intervals.
     """
 
     def __init__(
@@ -86,14 +90,17 @@ class FaultSchedule:
         seed: int,
         *,
         rate: float = 2.0,
-        kinds: Sequence[str] = KINDS,
+        kinds: Sequence[str] | None = None,
         duration: float | None = None,
         stall: tuple[float, float] = (0.3, 1.5),
         retry_after: tuple[float, float] = (0.0, 0.3),
     ) -> None:
-        unknown = [k for k in kinds if k not in KINDS]
+        registry = server.fault_registry
+        known = registry.chaos_kinds
+        kinds = known if kinds is None else kinds
+        unknown = [k for k in kinds if k not in known]
         if unknown or not kinds:
-            raise ValueError(f"kinds must be a non-empty subset of {KINDS}, got {list(kinds)}")
+            raise ValueError(f"kinds must be a non-empty subset of {known}, got {list(kinds)}")
         if not rate > 0:
             raise ValueError(f"rate must be > 0, got {rate!r}")
         self.server = server
@@ -104,7 +111,8 @@ class FaultSchedule:
         self.stall = stall
         self.retry_after = retry_after
         self._lock = threading.Lock()
-        self._injected: list[InjectedFault] = []
+        self._injected: collections.deque[InjectedFault] = collections.deque(maxlen=10_000)
+        self._counts: collections.Counter[str] = collections.Counter()
         self._stop = threading.Event()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
@@ -139,75 +147,72 @@ class FaultSchedule:
 
     @property
     def injected(self) -> list[InjectedFault]:
-        """Every fault injected so far, in order."""
+        """The faults injected so far (the last 10,000), in order."""
         with self._lock:
             return list(self._injected)
 
     def counts(self) -> dict[str, int]:
         """Faults injected per kind."""
-        return dict(collections.Counter(f.kind for f in self.injected))
+        with self._lock:
+            return dict(self._counts)
 
     # ------------------------------------------------------------ the run
 
     def _run(self) -> None:
         rng = random.Random(self.seed)
         server = self.server
+        registry = server.fault_registry
         started = time.monotonic()
-        resume_at: float | None = None
+        reverts: list[tuple[float, str]] = []  # (when, fault kind to apply then), soonest first
         try:
             while True:
                 deadline = time.monotonic() + rng.uniform(0.2, 1.8) / self.rate
                 if self.duration is not None:
                     deadline = min(deadline, started + self.duration)
                 while True:
-                    wake = deadline if resume_at is None else min(deadline, resume_at)
+                    wake = min([deadline, *(when for when, _ in reverts)])
                     if self._stop.wait(max(0.0, wake - time.monotonic())):
                         return
                     now = time.monotonic()
-                    if resume_at is not None and now >= resume_at:
-                        server.resume_heartbeats()
-                        resume_at = None
+                    while reverts and reverts[0][0] <= now:
+                        self._revert(reverts.pop(0)[1])
                     if now >= deadline:
                         break
                 if self.duration is not None and time.monotonic() - started >= self.duration:
                     return
-                kind = rng.choice(self.kinds)
-                path = rng.choice(_PATHS)
-                stall = rng.uniform(*self.stall)
-                retry_after = round(rng.uniform(*self.retry_after), 2)
-                detail = ""
+                name = rng.choice(self.kinds)
+                draw = ChaosDraw(rng.choice(_PATHS), rng.uniform(*self.stall),
+                                 round(rng.uniform(*self.retry_after), 2))
+                kind, variant = registry.chaos(name)
+                params = variant.params(draw)
                 try:
-                    if kind == "drop":
-                        detail = f"{server.drop_connections(path)} connection(s)"
-                    elif kind == "close_1001":
-                        detail = f"{server.close_connections(1001, 'chaos: going away', path)} connection(s)"
-                    elif kind == "close_1011":
-                        detail = f"{server.close_connections(1011, 'chaos: internal error', path)} connection(s)"
-                    elif kind == "heartbeat_stall":
-                        path = None
-                        server.stop_heartbeats()
-                        resume_at = time.monotonic() + stall
-                        detail = f"{stall:.2f} s"
-                    elif kind == "reject_503":
-                        path = None
-                        server.reject_handshakes(1, status=503, retry_after=retry_after)
-                        detail = f"Retry-After {retry_after}"
-                    elif kind == "malformed":
-                        detail = f"{server.send_malformed(path)} connection(s)"
-                    elif kind == "unknown":
-                        detail = f"{server.send_unknown_payload(path)} connection(s)"
+                    result = kind(server, **params)
                 except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
-                    log.error("chaos: injecting %s failed", kind, exc_info=True)
-                    self.errors.append(f"{kind}: {exc!r}")
+                    log.error("chaos: injecting %s failed", name, exc_info=True)
+                    self.errors.append(f"{name}: {exc!r}")
                     continue
-                fault = InjectedFault(kind, time.monotonic(), time.time(), path, detail)
-                log.info("chaos: %s on %s (%s)", kind, path or "both", detail)
+                detail = ", ".join(f"{k} {v}" for k, v in result.items())
+                if variant.revert is not None:
+                    reverts.append((time.monotonic() + draw.stall, variant.revert))
+                    reverts.sort()
+                    detail = f"{draw.stall:.2f} s"
+                path = params.get("path")
+                fault = InjectedFault(name, time.monotonic(), time.time(), path, detail)
+                log.info("chaos: %s on %s (%s)", name, path or "both", detail)
                 with self._lock:
                     self._injected.append(fault)
+                    self._counts[name] += 1
         finally:
-            if resume_at is not None:
-                server.resume_heartbeats()
+            for _, revert in reverts:
+                self._revert(revert)
             self._done.set()
+
+    def _revert(self, name: str) -> None:
+        try:
+            self.server.fault_registry[name](self.server)
+        except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
+            log.error("chaos: reverting with %s failed", name, exc_info=True)
+            self.errors.append(f"{name}: {exc!r}")
 
 
 def run_chaos(
@@ -215,7 +220,7 @@ def run_chaos(
     seed: int,
     duration: float,
     rate: float = 2.0,
-    kinds: Sequence[str] = KINDS,
+    kinds: Sequence[str] | None = None,
 ) -> FaultSchedule:
     """Inject faults for ``duration`` seconds (blocking); returns the finished schedule."""
     schedule = FaultSchedule(server, seed, rate=rate, kinds=kinds, duration=duration).start()
@@ -267,7 +272,8 @@ class StreamTap:
     says that subscription's resync snapshot is ``n`` events (one per market
     for books; one ``eof`` page for orders; 0 for types without a snapshot:
     register every request id the client holds). Frames are kept as digests only,
-    so a long run stays small.
+    and :meth:`forget` drops the segments a checker has checked, so a long run stays
+    small. :attr:`segments` holds the segments not forgotten yet.
     """
 
     def __init__(self, name: str, path: str) -> None:
@@ -275,6 +281,7 @@ class StreamTap:
         self.path = path
         self._lock = threading.Condition()
         self.segments: list[Segment] = []
+        self._forgotten = 0
         self.expected: dict[str, int] = {}
         self.problems: list[str] = []
         self.errors_seen: collections.Counter[str] = collections.Counter()
@@ -301,7 +308,7 @@ class StreamTap:
     def on_connect(self) -> None:
         """Client callback: a connection is up; a new segment begins."""
         with self._lock:
-            self.segments.append(Segment(len(self.segments), time.monotonic()))
+            self.segments.append(Segment(self._forgotten + len(self.segments), time.monotonic()))
             self._lock.notify_all()
 
     def on_disconnect(self, error: BaseException | None) -> None:
@@ -393,13 +400,19 @@ class StreamTap:
     def wait_segments(self, count: int, timeout: float) -> bool:
         """Wait until at least ``count`` connections were seen."""
         with self._lock:
-            return self._lock.wait_for(lambda: len(self.segments) >= count, timeout)
+            return self._lock.wait_for(lambda: self._forgotten + len(self.segments) >= count, timeout)
 
     @property
     def reconnects(self) -> int:
         """How many times the client reconnected (segments after the first)."""
         with self._lock:
-            return max(0, len(self.segments) - 1)
+            return max(0, self._forgotten + len(self.segments) - 1)
+
+    def forget(self, count: int) -> None:
+        """Drop the ``count`` oldest segments (checked ones); indexes and counts stay as they were."""
+        with self._lock:
+            del self.segments[:count]
+            self._forgotten += count
 
 
 # ----------------------------------------------------------------- the checker
@@ -425,76 +438,104 @@ class StreamReport:
 
 
 class StreamChecker:
-    """Check a :class:`StreamTap` against the server's send log.
+    """Check a :class:`StreamTap` against what the server sent, tapped as it is sent.
 
-    Call :meth:`check` now and then (a long run; ``prune=True`` then forgets
-    the journal entries of checked connections) and ``check(final=True)`` once
-    the client is closed. :attr:`report` holds the totals and the problems.
+    Create it before the client connects: it taps the server's frames
+    (:meth:`~mockserver.MockServer.add_tap`) and keeps, per connection on the
+    tap's path, digests of the frames sent and the subscribed request ids.
+    Call :meth:`check` now and then (a long run; checked connections are
+    forgotten) and ``check(final=True)`` once the client is closed (the tap is
+    then removed). :attr:`report` holds the totals and the problems.
     """
 
     #: A connection that stays up this long must have been resynced.
     RESYNC_WITHIN = 3.0
 
-    def __init__(self, server: MockServer, tap: StreamTap, *, prune: bool = False) -> None:
+    def __init__(self, server: MockServer, tap: StreamTap) -> None:
         self.server = server
         self.tap = tap
-        self.prune = prune
         self.report = StreamReport(tap.name)
+        self._lock = threading.Lock()
+        self._order: collections.deque[int] = collections.deque()  # conn ids on the path, opened order
+        self._sent: dict[int, list[tuple[bytes, bytes | None]]] = {}
+        self._subscribed: dict[int, set[str]] = {}
         self._next = 0
+        self._before = {cid for cid, path in server.opened_connections if path == tap.path}
+        server.add_tap(self._on_frame)
+
+    def _on_frame(self, event: str, conn_id: int, path: str, payload: str | bytes | None) -> None:
+        if path != self.tap.path:
+            return
+        with self._lock:
+            if event == "open":
+                self._order.append(conn_id)
+                self._sent[conn_id] = []
+                self._subscribed[conn_id] = set()
+                return
+            if conn_id not in self._sent or payload is None:
+                return
+            if event == "out":
+                short = _digest(payload[:1024]) if len(payload) > 1024 else None
+                self._sent[conn_id].append((_digest(payload), short))
+            elif isinstance(payload, str) and '"subscribe"' in payload:
+                try:
+                    data = json.loads(payload)
+                except ValueError:
+                    return
+                sub = data.get("subscribe") if isinstance(data, dict) else None
+                if isinstance(sub, dict):
+                    rid = sub.get("request_id", sub.get("requestId"))
+                    if isinstance(rid, str):
+                        self._subscribed[conn_id].add(rid)
 
     def check(self, final: bool = False) -> StreamReport:
         """Check every finished connection not checked yet; returns the report."""
         server, tap, rep = self.server, self.tap, self.report
-        conn_ids = [cid for cid, path in server.opened_connections if path == tap.path]
         live = {c.id for c in server.connections}
         with tap._lock:
             segments = list(tap.segments)
+        if self._before:
+            rep.problems.append(
+                f"{tap.name}: the server opened connection(s) {sorted(self._before)} on {tap.path} before "
+                "this StreamChecker was created: create it before the client connects (it taps frames "
+                "as they are sent; the journal keeps only the most recent ones)")
+            self._before = set()
+        with self._lock:
+            order = list(self._order)
+        # segments[k] (the tap's segment self._next + k) is the server's connection order[k]
         ready: list[tuple[Segment, int]] = []
-        i = self._next
-        while i < len(segments) and i < len(conn_ids):
-            seg, cid = segments[i], conn_ids[i]
+        while len(ready) < min(len(segments), len(order)):
+            seg, cid = segments[len(ready)], order[len(ready)]
             if seg.disconnected_at is None or cid in live:
                 break
             ready.append((seg, cid))
-            i += 1
         if final:
-            if len(segments) != len(conn_ids):
+            seen, opened = self._next + len(segments), self._next + len(order)
+            if seen != opened:
                 rep.problems.append(
-                    f"{tap.name}: the client saw {len(segments)} connection(s), the server opened "
-                    f"{len(conn_ids)} on {tap.path}")
-            if i < len(segments):
-                rep.problems.append(f"{tap.name}: {len(segments) - i} connection(s) left unchecked")
-        if not ready:
-            return rep
-        wanted = {cid for _, cid in ready}
-        out: dict[int, list[str | bytes]] = {cid: [] for cid in wanted}
-        subscribed: dict[int, set[str]] = {cid: set() for cid in wanted}
-        for entry in server.journal.entries():
-            if entry.conn_id not in wanted:
-                continue
-            if entry.direction == "out":
-                out[entry.conn_id].append(entry.text)
-            elif isinstance(entry.data, dict):
-                sub = entry.data.get("subscribe")
-                if isinstance(sub, dict):
-                    rid = sub.get("request_id", sub.get("requestId"))
-                    if isinstance(rid, str):
-                        subscribed[entry.conn_id].add(rid)
+                    f"{tap.name}: the client saw {seen} connection(s), the server opened {opened} on {tap.path}")
+            if len(ready) < len(segments):
+                rep.problems.append(f"{tap.name}: {len(segments) - len(ready)} connection(s) left unchecked")
         for seg, cid in ready:
-            self._check_one(seg, cid, out[cid], subscribed[cid], last=final and seg is segments[-1])
-        self._next = i
-        if self.prune:
-            server.journal.forget(wanted)
+            with self._lock:
+                self._order.popleft()
+                sent = self._sent.pop(cid)
+                subscribed = self._subscribed.pop(cid)
+            self._check_one(seg, cid, sent, subscribed, last=final and seg is segments[-1])
+        self._next += len(ready)
+        tap.forget(len(ready))
+        if final:
+            server.remove_tap(self._on_frame)
         return rep
 
-    def _check_one(self, seg: Segment, cid: int, sent: list[str | bytes], subscribed: set[str],
+    def _check_one(self, seg: Segment, cid: int, sent: list[tuple[bytes, bytes | None]], subscribed: set[str],
                    last: bool) -> None:
         rep, tap = self.report, self.tap
         where = f"{tap.name} connection #{seg.index} (server conn {cid})"
         frames = seg.frames or []
         seg.frames = None  # checked: free the digests
-        full = [_digest(t) for t in sent]
-        short = [_digest(t[:1024]) for t in sent]
+        full = [f for f, _ in sent]
+        short = [s if s is not None else f for f, s in sent]
         j = 0
         lost = dup = unexpected = 0
         for digest, truncated in frames:

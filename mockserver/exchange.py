@@ -199,6 +199,10 @@ class Exchange:
         self.slugs = slugs
         self.clock: Callable[[], float] = clock if clock is not None else _default_clock
         self.open_order_count = open_orders
+        from .trading import DemoTrader  # trading builds on this module's types: imported once they exist
+
+        #: The demo account's own trading: new orders and cancels.
+        self.trader = DemoTrader(self)
         self.reset()
 
     # ------------------------------------------------------------------ setup
@@ -221,38 +225,8 @@ class Exchange:
                 market_slug=slug, net=net, qty_bought=net, qty_sold=ZERO, cost=net * px,
                 realized=ZERO, bod=net, update_time=now - 3600,
             )
-        sell_capacity = {slug: self.account.positions[slug].net for slug in self.slugs}
         for i in range(self.open_order_count):
-            slug = self.slugs[i % len(self.slugs)]
-            market = self.markets[slug]
-            qty = Decimal(self.rng.randint(1, 50))
-            if self.rng.random() < 0.125:
-                qty += Decimal("0.5")
-            buy = self.rng.random() < 0.6 or sell_capacity[slug] < qty
-            offset = TICK * self.rng.randint(0, 5)
-            if buy:
-                price = max(TICK, market.bids[0].px - offset)
-            else:
-                price = min(Decimal("0.99"), market.offers[0].px + offset)
-                sell_capacity[slug] -= qty
-            tif = "TIME_IN_FORCE_GOOD_TILL_CANCEL"
-            good_till: float | None = None
-            if self.rng.random() < 0.2:
-                tif = "TIME_IN_FORCE_GOOD_TILL_DATE"
-                good_till = now + 86_400 * self.rng.randint(1, 30)
-            order = Order(
-                id=self._new_order_id(),
-                market_slug=slug,
-                side="ORDER_SIDE_BUY" if buy else "ORDER_SIDE_SELL",
-                intent="ORDER_INTENT_BUY_LONG" if buy else "ORDER_INTENT_SELL_LONG",
-                price=price,
-                quantity=qty,
-                cum_quantity=ZERO,
-                state="ORDER_STATE_NEW",
-                tif=tif,
-                create_time=now - self.rng.randint(60, 86_400),
-                good_till_time=good_till,
-            )
+            order = self.trader.new_order(self.slugs[i % len(self.slugs)], now, seeded=True)
             self.account.orders[order.id] = order
 
     def _new_market(self, slug: str, now: float) -> Market:
@@ -473,6 +447,7 @@ class Exchange:
                     if self.markets[o.market_slug].state == "MARKET_STATE_OPEN"]
         if fillable and rng.random() < 0.3:
             events += self.fill(rng.choice(fillable))
+        events += self.trader.step()
         if rng.random() < 0.05:
             events += self.rfq(rng.choice(self.slugs))
         return events

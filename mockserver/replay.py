@@ -8,13 +8,16 @@ received, ``{"t": <receive time>, "text": "<frame>"}`` (or ``"binary":
 "<base64>"``).
 
 When a client subscribes to a type that a loaded recording holds (same
-endpoint), the server plays that recording's frames to it: heartbeats are
-left out (the server sends its own), every top-level request id
-(``request_id`` or ``requestId``) is rewritten to the subscriber's, and the
+endpoint), the server plays that recording's frames of the subscribed markets
+to it (a frame without a market slug, e.g. a balance update, goes to every
+subscriber of the type; a subscription without slugs gets every frame):
+heartbeats are left out (the server sends its own), every top-level request
+id (``request_id`` or ``requestId``) is rewritten to the subscriber's, and the
 original spacing is kept, measured from the recorded subscribe time (divided
 by ``speed``; ``speed=0`` plays as fast as possible). The frames are sent
 verbatim otherwise, in the recorded dialect. While replaying, the simulated
-exchange publishes nothing.
+exchange publishes nothing: a subscription of a type that no recording holds
+is refused with an ``error`` response naming the recordings.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any
 
 from .protocol import ProtocolError, subscription_type_name
 
-__all__ = ["Recording", "ReplayFrame", "Replayer", "play", "rewrite_request_id"]
+__all__ = ["Recording", "ReplayFrame", "Replayer", "market_slug", "play", "rewrite_request_id"]
 
 _ENDPOINT_PATHS = {"markets": "/v1/ws/markets", "private": "/v1/ws/private"}
 _RID_KEYS = ("request_id", "requestId")
@@ -38,10 +41,47 @@ _RID_KEYS = ("request_id", "requestId")
 
 @dataclass(frozen=True)
 class ReplayFrame:
-    """One recorded frame: seconds after the recorded subscribe, and its payload."""
+    """One recorded frame: seconds after the recorded subscribe, its payload, its market (if one)."""
 
     offset: float
     payload: str | bytes
+    slug: str | None = None
+
+
+_SLUG_KEYS = ("market_slug", "marketSlug", "slug", "symbol")
+_ENVELOPE = frozenset({"request_id", "requestId", "subscription_type", "subscriptionType"})
+
+
+def market_slug(payload: str | bytes) -> str | None:
+    """The market a recorded frame concerns, or ``None`` (not JSON, or no single market).
+
+    Looks in the payload object (the frame's one key besides request id and
+    subscription type) breadth-first, a few levels deep, for ``market_slug``
+    (either spelling; ``slug``/``symbol`` of market metadata and RFQs); a
+    frame that names several markets (an order snapshot page) has none.
+    """
+    if isinstance(payload, bytes):
+        return None
+    try:
+        obj = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    level = [v for k, v in obj.items() if k not in _ENVELOPE]
+    for _ in range(4):
+        found = {str(node[k]) for node in level if isinstance(node, dict)
+                 for k in _SLUG_KEYS if isinstance(node.get(k), str)}
+        if found:
+            return found.pop() if len(found) == 1 else None
+        nxt: list[Any] = []
+        for node in level:
+            if isinstance(node, dict):
+                nxt += node.values()
+            elif isinstance(node, list):
+                nxt += node
+        level = nxt
+    return None
 
 
 def _is_heartbeat(text: str) -> bool:
@@ -110,7 +150,7 @@ class Recording:
                 raise ValueError(f"{source or 'recording'}: line {number} has neither 'text' nor 'binary'")
         origin = float(start) if start is not None else (frames[0][0] if frames else 0.0)
         self.frames: tuple[ReplayFrame, ...] = tuple(
-            ReplayFrame(max(0.0, t - origin), payload) for t, payload in frames)
+            ReplayFrame(max(0.0, t - origin), payload, market_slug(payload)) for t, payload in frames)
 
     @classmethod
     def load(cls, path: str | Path) -> Recording:
@@ -151,10 +191,27 @@ class Replayer:
         """Every market slug the recordings subscribed to (accepted by the server)."""
         return frozenset(s for r in self.recordings for s in r.market_slugs)
 
-    def frames_for(self, path: str, subscription_type: str) -> tuple[ReplayFrame, ...]:
-        """The frames to play to a subscription of ``subscription_type`` on ``path`` (maybe none)."""
+    def frames_for(self, path: str, subscription_type: str,
+                   market_slugs: Iterable[str] = ()) -> tuple[ReplayFrame, ...]:
+        """The frames to play to a subscription of ``subscription_type`` on ``path`` (maybe none).
+
+        With ``market_slugs``, only the frames of those markets and the frames of no market.
+        """
         recording = self._by_key.get((path, subscription_type))
-        return recording.frames if recording is not None else ()
+        if recording is None:
+            return ()
+        wanted = set(market_slugs)
+        if not wanted:
+            return recording.frames
+        return tuple(f for f in recording.frames if f.slug is None or f.slug in wanted)
+
+    def refusal(self, path: str, subscription_type: str) -> str | None:
+        """Why a subscription of ``subscription_type`` on ``path`` is refused (no recording of it), or ``None``."""
+        if (path, subscription_type) in self._by_key:
+            return None
+        held = "; ".join(f"{r.source or 'recording'}: {r.subscription_type} on {r.path}" for r in self.recordings)
+        return (f"{subscription_type} is not in the replayed recording(s) ({held}); "
+                "the server replays only recorded subscription types")
 
 
 def play(

@@ -7,10 +7,12 @@ import os
 import re
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -127,3 +129,75 @@ def test_bad_options_exit_2(args: list[str], capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit) as info:
         build_parser().parse_args(args)
     assert info.value.code == 2
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mockserver", *args], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert result.returncode == 2, result
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith("mockserver") and ": error: " in lines[0]
+    assert expected in lines[0], lines[0]
+
+
+def test_port_in_use_is_one_line_and_exit_2() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("--port", str(port))
+        assert_one_line_error(result, f"mockserver: error: port {port} is in use")
+        # the same in `run` mode, before any command starts
+        assert_one_line_error(run_cli("run", "--port", str(port), "--", sys.executable, "-c", "pass"),
+                              f"port {port} is in use")
+
+
+def test_replay_of_a_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.jsonl"
+    assert_one_line_error(run_cli("--replay", str(missing)), f"--replay {missing}: no such file")
+
+
+@pytest.mark.parametrize("content,reason", [
+    ("not json at all\n", "line 1 is not JSON"),
+    ('{"t": 1, "text": "{}"}\n', "the first line must be its header"),
+    ('{"pmsync_recording": 1, "endpoint": "nowhere"}\n', "header endpoint must be"),
+])
+def test_replay_of_a_file_that_is_not_a_recording_is_one_line_and_exit_2(
+        tmp_path: Path, content: str, reason: str) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(content)
+    result = run_cli("--replay", str(bad))
+    assert_one_line_error(result, f"--replay {bad}: not a recording of 'python -m pmsync record'")
+    assert reason in result.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_bad_port_is_one_line_and_exit_2(port: str) -> None:
+    assert_one_line_error(run_cli("--port", port), "argument --port: expected a port number")
+
+
+def test_control_index_lists_every_route_with_its_parameters(cli: Any) -> None:
+    proc, url, port = cli()
+    listing = get(f"http://127.0.0.1:{port}/control/")
+    routes = {r["route"]: r for r in listing["routes"]}
+    from mockserver.control import INSPECTION
+    from mockserver.faults import FAULTS
+
+    for kind in (*FAULTS, *INSPECTION):
+        assert routes[kind.route]["params"] == [p.describe() for p in kind.params]
+        assert routes[kind.route]["help"] == kind.help
+    assert {"/control/markets", "/control/journal", "/health"} <= set(routes)
+    assert routes["/control/close"]["params"][0] == {"name": "code", "type": "int", "default": 1000,
+                                                     "required": False, "help": "close code"}
+    for route, entry in routes.items():  # every route listed is served: a GET answers, never 404
+        if any(p["required"] for p in entry["params"]):
+            continue                  # these answer 400 without their parameters
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{route}", timeout=5) as resp:
+            assert resp.status == 200, route
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=10)

@@ -281,7 +281,7 @@ def test_check_assertions_reports_handler_failures(pm_mockserver_factory, monkey
     def boom(sub: Any) -> list[Any]:
         raise RuntimeError("snapshot exploded")
 
-    monkeypatch.setattr(server, "_snapshot", boom)
+    monkeypatch.setattr(server._publisher, "snapshot", boom)
     ws = connect(server, PRIVATE)
     subscribe(ws, "b", 4)
     ws.send(json.dumps({"unsubscribe": {"request_id": "zzz"}}))
