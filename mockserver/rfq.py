@@ -12,7 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from .exchange import Enum, fmt, rfc3339
+from .ledger import Enum, fmt, rfc3339
 
 __all__ = ["RFQ_STAGES", "RfqDesk"]
 

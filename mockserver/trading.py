@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .exchange import TICK, ZERO, Enum, Event, Order, rfc3339
+from .ledger import TICK, ZERO, Enum, Event, Order, rfc3339
 
 if TYPE_CHECKING:
     from .exchange import Exchange
