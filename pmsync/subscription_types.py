@@ -11,7 +11,7 @@ methods of the clients (:func:`install_subscribe_methods`) and the ``--type``
 of the command line (:mod:`pmsync.cli`). Adding a type is an enum member (its
 wire name and number), a row here, and its model and payload key in the codec.
 
-The mock server keeps its own table (``mockserver.subscriptions``): a test
+The mock server keeps its own table (``mockserver.subscription_types``): a test
 checks that the two agree.
 """
 
@@ -113,7 +113,7 @@ class SubscriptionSpec:
         return {kind: callback_name(kind) for kind in self.kinds}
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class SubscriptionTable:
     """The rows of every subscription type, with the look-ups built from them.
 
@@ -134,6 +134,9 @@ class SubscriptionTable:
                     raise ValueError(f"{row.wire_name}: snapshot kind {kind!r} is not one of its kinds")
             by_member[row.member] = row
         object.__setattr__(self, "_by_member", by_member)
+
+    def __repr__(self) -> str:
+        return f"SubscriptionTable({', '.join(row.cli_name for row in self.rows)})"
 
     def __iter__(self) -> Iterator[SubscriptionSpec]:
         return iter(self.rows)
