@@ -53,8 +53,6 @@ class Handle:
 
     key: int
     subscription_type: SubscriptionType
-    #: the row of its type in the session's table
-    spec: SubscriptionSpec = attrs.field(repr=False)
     market_slugs: tuple[str, ...] = attrs.field(repr=lambda s: f"<{len(s)} slugs>")
     debounced: bool
     chunks: dict[str, tuple[str, ...]] = attrs.field(repr=lambda c: repr(tuple(c)))
@@ -64,6 +62,12 @@ class Handle:
     _awaiting: dict[str, set[str]] = attrs.field(factory=dict, alias="awaiting", repr=False)
     _resync: bool = attrs.field(default=False, alias="resync", repr=False)
     _dead: set[str] = attrs.field(factory=set, alias="dead", repr=False)
+    #: the row of its type in the session's table (by default the global table's)
+    spec: SubscriptionSpec = attrs.field(
+        default=attrs.Factory(lambda h: SUBSCRIPTION_TYPES.spec(h.subscription_type), takes_self=True),
+        kw_only=True,
+        repr=False,
+    )
 
     @property
     def request_ids(self) -> tuple[str, ...]:
