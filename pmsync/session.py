@@ -11,7 +11,9 @@ refused by the server, or the session closed) is forgotten at once and its
 request ids can be used again; the last :data:`RETIRED_REQUEST_IDS` ended ids
 are remembered until the connection ends (or the id is used again), so that
 their events still in flight are dropped. It sends nothing, starts nothing
-and is not thread-safe: the client calls it under its own lock.
+and is not thread-safe: the client calls it under its own lock. What it knows
+of each type (request-id prefix, snapshot, market slugs) comes from its table
+(:mod:`pmsync.subscription_types`).
 """
 
 from __future__ import annotations
