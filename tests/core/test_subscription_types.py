@@ -7,6 +7,8 @@ method, callback and ``--type`` choice, and nothing global changes.
 
 from __future__ import annotations
 
+import collections
+import gc
 import inspect
 import json
 from typing import Any
@@ -115,13 +117,6 @@ def test_a_method_called_wrongly_names_itself() -> None:
 # ------------------------------------------------------------------ a fake type
 
 
-@_index
-class FakeType(WireEnum):
-    """A subscription type the real table does not have."""
-
-    FAKE = ("SUBSCRIPTION_TYPE_FAKE", 9)
-
-
 @attrs.frozen
 class FakeData:
     market_slug: str
@@ -129,34 +124,49 @@ class FakeData:
     eof: bool = True
 
 
-FAKE = SubscriptionSpec(
-    FakeType.FAKE,  # type: ignore[arg-type]  # a real type is a member of the endpoint's enum
-    "private",
-    "fake",
-    ("fake_event", "fake_page"),
-    method="subscribe_fakes",
-    doc="Fake events (``fake_event``) after a paged snapshot (``fake_page``).",
-    cli_name="fake",
-    cli_aliases=("fakes",),
-    snapshot_kinds=frozenset({"fake_page"}),
-    snapshot_pages="items",
-    slugs="required",
-)
+def fake_row() -> SubscriptionSpec:
+    """A row for a type the real table does not have; its enum is made here, not at
+    import, so that no other test sees it among WireEnum's subclasses."""
 
+    @_index
+    class FakeType(WireEnum):
+        FAKE = ("SUBSCRIPTION_TYPE_FAKE", 9)
 
-def event(kind: str, data: Any, rid: str = "fake-1") -> Event:
-    return Event(kind, rid, FakeType.FAKE, data, raw="")
+    return SubscriptionSpec(
+        FakeType.FAKE,  # type: ignore[arg-type]  # a real type is a member of the endpoint's enum
+        "private",
+        "fake",
+        ("fake_event", "fake_page"),
+        method="subscribe_fakes",
+        doc="Fake events (``fake_event``) after a paged snapshot (``fake_page``).",
+        cli_name="fake",
+        cli_aliases=("fakes",),
+        snapshot_kinds=frozenset({"fake_page"}),
+        snapshot_pages="items",
+        slugs="required",
+    )
 
 
 def test_a_fake_row_in_a_copy_of_the_table_gives_a_working_type() -> None:
-    table = SUBSCRIPTION_TYPES.with_row(FAKE)
+    check_a_fake_type()
+    gc.collect()  # the fake enum and client class were local: nothing global keeps them
+    assert not [c for c in WireEnum.__subclasses__() if c.__name__ == "FakeType"]
+    assert not [c for c in PrivateClient.__subclasses__() if c.__name__ == "FakeClient"]
+
+
+def check_a_fake_type() -> None:
+    row = fake_row()
+    table = SUBSCRIPTION_TYPES.with_row(row)
+
+    def event(kind: str, data: Any) -> Event:
+        return Event(kind, "fake-1", row.member, data, raw="")
 
     class FakeClient(PrivateClient):
         SUBSCRIPTION_TYPES = table
 
     # the method: real, documented, with the signature its row gives
     method = FakeClient.subscribe_fakes  # type: ignore[attr-defined]
-    assert method.__doc__ == FAKE.doc
+    assert method.__doc__ == row.doc
     assert str(inspect.signature(method)) == (
         "(self, market_slugs: 'Iterable[str]', *, callback: 'Callback | None' = None, "
         "request_id: 'str | None' = None) -> 'Subscription'"
@@ -169,9 +179,8 @@ def test_a_fake_row_in_a_copy_of_the_table_gives_a_working_type() -> None:
     per_subscription: list[Event] = []
     subscription = fake.subscribe_fakes(["a"], callback=per_subscription.append)  # type: ignore[attr-defined]
     assert subscription.request_ids == ("fake-1",)
-    frames = [f for _, batch in fake._outbox for f in batch]  # queued until connected: none yet
-    assert frames == []
-    handle, sent = Session("private", table=table).subscribe("SUBSCRIPTION_TYPE_FAKE", ["a"])
+    assert fake._outbox == collections.deque()  # queued until connected
+    _, sent = Session("private", table=table).subscribe("SUBSCRIPTION_TYPE_FAKE", ["a"])
     assert json.loads(sent[0]) == {
         "subscribe": {"request_id": "fake-1", "subscription_type": 9, "market_slugs": ["a"]}
     }
@@ -187,16 +196,15 @@ def test_a_fake_row_in_a_copy_of_the_table_gives_a_working_type() -> None:
     fake.close()
 
     # the command line
-    assert cli._subscription_type("private", "fakes", table) is FAKE
-    assert cli._subscription_type("private", "SUBSCRIPTION_TYPE_FAKE", table) is FAKE
-    assert "fake" in cli.build_parser(table)._subparsers._group_actions[0].choices[  # type: ignore[union-attr]
-        "stream"
-    ].format_help()
+    assert cli._subscription_type("private", "fakes", table) is row
+    assert cli._subscription_type("private", "SUBSCRIPTION_TYPE_FAKE", table) is row
+    stream = cli.build_parser(table)._subparsers._group_actions[0].choices["stream"]  # type: ignore[union-attr]
+    assert "account_balance, rfq, fake" in " ".join(stream.format_help().split())
     with pytest.raises(SystemExit, match="unknown --type 'fake'"):
         cli._subscription_type("private", "fake")
 
     # nothing global changed
-    assert FAKE not in SUBSCRIPTION_TYPES.rows
+    assert row not in SUBSCRIPTION_TYPES.rows
     assert not hasattr(PrivateClient, "subscribe_fakes")
     assert "on_fake_event" not in client.CALLBACKS and "fake_event" not in KIND_CALLBACKS
     with pytest.raises(SubscriptionError, match="unknown subscription type"):
