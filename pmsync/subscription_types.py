@@ -323,17 +323,21 @@ def subscribe_method(spec: SubscriptionSpec) -> Callable[..., Subscription]:
     signature = _signature(spec)
     member = spec.member
     name = spec.method
+    positional = 0 if spec.slugs == "none" else 1
+    required = spec.slugs == "required"
+    keywords = frozenset(p.name for p in signature.parameters.values() if p.kind is _KW)
 
-    def method(*args: Any, **kwargs: Any) -> Subscription:
-        try:
-            bound = signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise TypeError(f"{name}(): {exc}") from None
-        bound.apply_defaults()
-        arguments = dict(bound.arguments)
-        self = arguments.pop("self")
-        market_slugs = arguments.pop("market_slugs", None)
-        subscription: Subscription = self.subscribe(member, market_slugs, **arguments)
+    def method(self: Any, *args: Any, **kwargs: Any) -> Subscription:
+        if len(args) > positional or not keywords.issuperset(kwargs) or (required and not args):
+            # Slugs by keyword, or a mistake: the signature sorts it out or names it.
+            try:
+                bound = signature.bind(self, *args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(f"{name}(): {exc}") from None
+            kwargs = dict(bound.arguments)
+            del kwargs["self"]
+            args = (kwargs.pop("market_slugs"),) if "market_slugs" in kwargs else ()
+        subscription: Subscription = self.subscribe(member, *args, **kwargs)
         return subscription
 
     method.__name__ = name

@@ -110,6 +110,13 @@ def test_a_method_called_wrongly_names_itself() -> None:
         private.subscribe_balances(["s"])  # type: ignore[call-arg]
     subscription = markets.subscribe_trades(["s"], debounced=True, request_id="t")
     assert subscription.request_ids == ("t",) and subscription._handle.debounced
+    subscription = markets.subscribe_trades(market_slugs=["s"])
+    assert subscription.market_slugs == ("s",) and not subscription._handle.debounced
+    with pytest.raises(TypeError, match=r"subscribe_orders\(\): got an unexpected keyword argument 'debounced'"):
+        private.subscribe_orders(["s"], debounced=True)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"subscribe_trades\(\): multiple values for argument 'market_slugs'"):
+        markets.subscribe_trades(["s"], market_slugs=["t"])  # type: ignore[misc]
+    assert private.subscribe_orders().market_slugs == ()
     markets.close()
     private.close()
 
