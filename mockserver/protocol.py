@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from .exchange import Enum
+from .subscription_types import MARKETS, PRIVATE, STREAM_TYPES
 
 __all__ = [
     "DIALECTS",
@@ -34,18 +35,8 @@ MAX_SLUGS = 100
 
 #: Subscription types per endpoint: wire name → number (``None``: no published number).
 ENDPOINTS: dict[str, dict[str, int | None]] = {
-    "/v1/ws/private": {
-        "SUBSCRIPTION_TYPE_ORDER": 1,
-        "SUBSCRIPTION_TYPE_ORDER_SNAPSHOT": 2,
-        "SUBSCRIPTION_TYPE_POSITION": 3,
-        "SUBSCRIPTION_TYPE_ACCOUNT_BALANCE": 4,
-        "SUBSCRIPTION_TYPE_RFQ": None,
-    },
-    "/v1/ws/markets": {
-        "SUBSCRIPTION_TYPE_MARKET_DATA": 1,
-        "SUBSCRIPTION_TYPE_MARKET_DATA_LITE": 2,
-        "SUBSCRIPTION_TYPE_TRADE": 3,
-    },
+    path: {t.name: t.number for t in STREAM_TYPES.values() if t.path == path}
+    for path in (PRIVATE, MARKETS)
 }
 
 
@@ -78,16 +69,19 @@ ENUM_NUMBERS: dict[str, int] = {
     ),
 }
 
-#: Event kind → (subscription types that receive it, payload key).
-PAYLOAD_KEYS: dict[str, tuple[frozenset[str], str]] = {
-    "market_data": (frozenset({"SUBSCRIPTION_TYPE_MARKET_DATA"}), "market_data"),
-    "market_data_lite": (frozenset({"SUBSCRIPTION_TYPE_MARKET_DATA_LITE"}), "market_data_lite"),
-    "trade": (frozenset({"SUBSCRIPTION_TYPE_TRADE"}), "trade"),
-    "order_update": (frozenset({"SUBSCRIPTION_TYPE_ORDER"}), "order_subscription_update"),
-    "position": (frozenset({"SUBSCRIPTION_TYPE_POSITION"}), "position_subscription"),
-    "balance": (frozenset({"SUBSCRIPTION_TYPE_ACCOUNT_BALANCE"}), "account_balances_update"),
-    "rfq": (frozenset({"SUBSCRIPTION_TYPE_RFQ"}), "rfq_event"),
-}
+def _payload_keys() -> dict[str, tuple[frozenset[str], str]]:
+    out: dict[str, tuple[frozenset[str], str]] = {}
+    for t in STREAM_TYPES.values():
+        for kind, key in t.updates.items():
+            types, known = out.get(kind, (frozenset(), key))
+            if known != key:
+                raise ValueError(f"{kind} is sent as {known!r} and as {key!r}")
+            out[kind] = (types | {t.name}, key)
+    return out
+
+
+#: Exchange event kind → (subscription types that receive it, payload key).
+PAYLOAD_KEYS: dict[str, tuple[frozenset[str], str]] = _payload_keys()
 
 _TOP_LEVEL = ("subscribe", "unsubscribe")
 
@@ -183,7 +177,7 @@ def parse_request(text: str, endpoint: str, known_slugs: frozenset[str]) -> Requ
         slugs_raw = []
     if not isinstance(slugs_raw, list) or not all(isinstance(s, str) for s in slugs_raw):
         raise ProtocolError("market slugs must be a list of strings", rid)
-    if endpoint == "/v1/ws/markets" and not slugs_raw:
+    if STREAM_TYPES[sub_type].slugs_required and not slugs_raw:
         raise ProtocolError("market slugs required: a markets subscription needs at least one slug", rid)
     if len(slugs_raw) > MAX_SLUGS:
         raise ProtocolError(

@@ -29,8 +29,8 @@ from typing import Any, TextIO
 from .auth import Credentials
 from .client import DEFAULT_BASE_URL, MarketsClient, PrivateClient, Subscription, _Client
 from .codec import Event, to_plain
-from .enums import MarketSubscriptionType, PrivateSubscriptionType, WireEnum
 from .errors import PmsyncError
+from .subscription_types import SUBSCRIPTION_TYPES, SubscriptionSpec, SubscriptionTable
 
 __all__ = ["build_parser", "describe", "main", "run_record"]
 
@@ -44,8 +44,9 @@ def _prog() -> str:
     return "pmsync" if name in ("pmsync", "pmsync.exe", "pmsync-script.py") else "python -m pmsync"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m pmsync`` (``pmsync`` as the script)."""
+def build_parser(table: SubscriptionTable = SUBSCRIPTION_TYPES) -> argparse.ArgumentParser:
+    """The argument parser of ``python -m pmsync`` (``pmsync`` as the script);
+    ``--type`` lists the types of ``table``."""
     parser = argparse.ArgumentParser(
         prog=_prog(),
         description="Synchronous client for the Polymarket US WebSocket API.",
@@ -80,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
             "error, 130 for Ctrl-C before connecting."
         ),
     )
-    _add_subscription_options(stream)
+    _add_subscription_options(stream, table)
     stream.add_argument("--heartbeats", action="store_true", help="print heartbeats too")
 
     record = commands.add_parser(
@@ -94,20 +95,19 @@ def build_parser() -> argparse.ArgumentParser:
             "Exit status as for stream."
         ),
     )
-    _add_subscription_options(record)
+    _add_subscription_options(record, table)
     record.add_argument("--count", type=int, default=None, metavar="N",
                         help="stop after N frames other than heartbeats")
     record.add_argument("--out", required=True, metavar="FILE", help="output file ('-': stdout)")
     return parser
 
 
-def _add_subscription_options(parser: argparse.ArgumentParser) -> None:
+def _add_subscription_options(parser: argparse.ArgumentParser, table: SubscriptionTable) -> None:
     """The options of one subscription, shared by ``stream`` and ``record``."""
     parser.add_argument("--endpoint", choices=("markets", "private"), required=True)
     parser.add_argument(
         "--type", required=True, dest="type_", metavar="TYPE",
-        help="subscription type, e.g. market_data, market_data_lite, trade, order, "
-        "order_snapshot, position, account_balance, rfq",
+        help="subscription type, e.g. " + ", ".join(row.cli_name for row in table),
     )
     parser.add_argument("--slug", action="append", default=[], help="market slug (repeatable)")
     parser.add_argument("--base-url", default=None,
@@ -174,19 +174,19 @@ def _connect(client: _Client, args: argparse.Namespace) -> int | None:
     return None
 
 
-def _subscription_type(endpoint: str, text: str) -> WireEnum:
-    enum: type[WireEnum] = PrivateSubscriptionType if endpoint == "private" else MarketSubscriptionType
-    name = text.strip().upper().replace("-", "_")
-    if name.startswith("SUBSCRIPTION_TYPE_"):
-        name = name[len("SUBSCRIPTION_TYPE_"):]
-    aliases = {"TRADES": "TRADE", "LITE": "MARKET_DATA_LITE", "ORDERS": "ORDER",
-               "POSITIONS": "POSITION", "BALANCE": "ACCOUNT_BALANCE", "BALANCES": "ACCOUNT_BALANCE"}
-    name = aliases.get(name, name)
-    try:
-        return enum[name]
-    except KeyError:
-        choices = ", ".join(m.name.lower() for m in enum)
-        raise SystemExit(f"error: unknown --type {text!r} for {endpoint}; choose from {choices}") from None
+def _subscription_type(
+    endpoint: str, text: str, table: SubscriptionTable = SUBSCRIPTION_TYPES
+) -> SubscriptionSpec:
+    """The row ``--type`` names: its CLI name, an alias or its wire name, any case."""
+    name = text.strip().lower().replace("-", "_")
+    if name.startswith("subscription_type_"):
+        name = name[len("subscription_type_"):]
+    names = table.cli_names(endpoint)
+    spec = names.get(name)
+    if spec is None:
+        choices = ", ".join(row.cli_name for row in table.endpoint(endpoint))
+        raise SystemExit(f"error: unknown --type {text!r} for {endpoint}; choose from {choices}")
+    return spec
 
 
 def describe(event: Event) -> str:
@@ -320,7 +320,7 @@ def run_stream(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     except PmsyncError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    sub_type = _subscription_type(args.endpoint, args.type_)
+    sub_type = _subscription_type(args.endpoint, args.type_).member
     sslopt = _sslopt(args)
     lock = threading.Lock()
 
@@ -368,7 +368,7 @@ def run_record(args: argparse.Namespace) -> int:
     except PmsyncError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    sub_type = _subscription_type(args.endpoint, args.type_)
+    sub_type = _subscription_type(args.endpoint, args.type_).member
     sslopt = _sslopt(args)
     cls = MarketsClient if args.endpoint == "markets" else PrivateClient
     try:

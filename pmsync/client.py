@@ -30,7 +30,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Self
 
 from . import report
@@ -40,7 +40,7 @@ from .book import BookCache, OrderBook
 from .codec import Event
 from .connection import Connection, ConnectionOptions
 from .dispatch import KIND_CALLBACKS, MAX_MESSAGE_SIZE, Dispatcher, _FrameTap
-from .enums import MarketSubscriptionType, PrivateSubscriptionType
+from .enums import MarketSubscriptionType
 from .errors import ConfigurationError, ConnectionClosed, PmsyncError
 from .eventqueue import EventQueue, OverflowReports
 from .lifecycle import Action, Cause, Input, Lifecycle, State
@@ -48,6 +48,14 @@ from .options import _endpoint_url, check_options, check_timeout
 from .session import Session
 from .subscribing import Subscribing
 from .subscription import Subscription
+from .subscription_types import (
+    SUBSCRIPTION_TYPES,
+    SubscribeAllMarkets,
+    SubscribeMarkets,
+    SubscribeNoMarkets,
+    SubscriptionTable,
+    install_subscribe_methods,
+)
 
 __all__ = [
     "CALLBACKS",
@@ -67,8 +75,8 @@ Callback = Callable[..., Any]
 #: The ``messages()`` queue (kept under its old name for tests and tools).
 _EventQueue = EventQueue
 
-#: Every callback a client accepts, as a constructor keyword or an attribute.
-CALLBACKS: tuple[str, ...] = tuple(KIND_CALLBACKS.values()) + (
+#: The callbacks that receive no data event, after the event kinds' callbacks.
+_OTHER_CALLBACKS = (
     "on_error",
     "on_connect",
     "on_disconnect",
@@ -76,6 +84,14 @@ CALLBACKS: tuple[str, ...] = tuple(KIND_CALLBACKS.values()) + (
     "on_callback_error",
     "on_frame",
 )
+
+
+def _callbacks(table: SubscriptionTable) -> tuple[str, ...]:
+    return tuple(table.kind_callbacks().values()) + _OTHER_CALLBACKS
+
+
+#: Every callback a client accepts, as a constructor keyword or an attribute.
+CALLBACKS: tuple[str, ...] = _callbacks(SUBSCRIPTION_TYPES)
 
 #: The production base URL, used when neither ``base_url`` nor ``POLYMARKET_WS_URL`` is given.
 DEFAULT_BASE_URL = "wss://api.polymarket.us"
@@ -102,10 +118,15 @@ class _Client(Subscribing, Dispatcher, StrictAttributes):
     attempts exhausted, a callback's ``BaseException``): every thread ends,
     waiters wake, and methods that need a live client raise
     :class:`~pmsync.errors.ConnectionClosed` naming the cause.
+
+    Its subscription types, their ``subscribe_*`` methods and the callbacks
+    of their event kinds come from ``SUBSCRIPTION_TYPES``
+    (:mod:`pmsync.subscription_types`); a subclass that sets it gets its own.
     """
 
     ENDPOINT: ClassVar[str]
     PATH: ClassVar[str]
+    SUBSCRIPTION_TYPES: ClassVar[SubscriptionTable] = SUBSCRIPTION_TYPES
     _CALLBACKS: ClassVar[tuple[str, ...]] = CALLBACKS
     _ATTRIBUTES: ClassVar[frozenset[str]] = frozenset({"url", "dialect"})
 
@@ -127,6 +148,14 @@ class _Client(Subscribing, Dispatcher, StrictAttributes):
     on_reconnect: Callback | None
     on_callback_error: Callback | None
     on_frame: Callback | None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "SUBSCRIPTION_TYPES" in vars(cls) or "ENDPOINT" in vars(cls):
+            table = cls.SUBSCRIPTION_TYPES
+            cls._KIND_CALLBACKS = table.kind_callbacks()
+            cls._CALLBACKS = _callbacks(table)
+            install_subscribe_methods(cls, table)
 
     def __init__(
         self,
@@ -180,12 +209,12 @@ class _Client(Subscribing, Dispatcher, StrictAttributes):
             http_proxy_host=http_proxy_host,
             http_proxy_port=http_proxy_port,
         )
-        for name in CALLBACKS:
+        for name in self._CALLBACKS:
             setattr(self, name, None)
         for name, value in callbacks.items():
-            if name not in CALLBACKS:
+            if name not in self._CALLBACKS:
                 raise TypeError(
-                    f"unknown keyword {name!r}; callbacks are: {', '.join(CALLBACKS)}"
+                    f"unknown keyword {name!r}; callbacks are: {', '.join(self._CALLBACKS)}"
                 )
             if value is not None and not callable(value):
                 raise TypeError(f"{name} must be callable, got {value!r}")
@@ -193,7 +222,7 @@ class _Client(Subscribing, Dispatcher, StrictAttributes):
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._lifecycle = Lifecycle()
-        self._session = Session(self.ENDPOINT, dialect=dialect)
+        self._session = Session(self.ENDPOINT, dialect=dialect, table=self.SUBSCRIPTION_TYPES)
         self._subscriptions: dict[int, Subscription] = {}
         self._queue = EventQueue(checked["queue_size"])
         self._overflow = OverflowReports()
@@ -505,61 +534,12 @@ class PrivateClient(_Client):
     ENDPOINT = "private"
     PATH = "/v1/ws/private"
 
-    def subscribe_orders(
-        self,
-        market_slugs: Iterable[str] | None = None,
-        *,
-        callback: Callback | None = None,
-        request_id: str | None = None,
-    ) -> Subscription:
-        """Orders: a snapshot of open orders (``order_snapshot``), then executions
-        (``order_update``). No markets: all markets."""
-        return self.subscribe(
-            PrivateSubscriptionType.ORDER, market_slugs, callback=callback, request_id=request_id
-        )
-
-    def subscribe_order_snapshot(
-        self,
-        market_slugs: Iterable[str] | None = None,
-        *,
-        callback: Callback | None = None,
-        request_id: str | None = None,
-    ) -> Subscription:
-        """A snapshot of open orders only."""
-        return self.subscribe(
-            PrivateSubscriptionType.ORDER_SNAPSHOT,
-            market_slugs,
-            callback=callback,
-            request_id=request_id,
-        )
-
-    def subscribe_positions(
-        self,
-        market_slugs: Iterable[str] | None = None,
-        *,
-        callback: Callback | None = None,
-        request_id: str | None = None,
-    ) -> Subscription:
-        """Position changes (``position_update``); no snapshot."""
-        return self.subscribe(
-            PrivateSubscriptionType.POSITION, market_slugs, callback=callback, request_id=request_id
-        )
-
-    def subscribe_balances(
-        self, *, callback: Callback | None = None, request_id: str | None = None
-    ) -> Subscription:
-        """Balances: a snapshot (``balance_snapshot``), then changes (``balance_update``)."""
-        return self.subscribe(
-            PrivateSubscriptionType.ACCOUNT_BALANCE, callback=callback, request_id=request_id
-        )
-
-    def subscribe_rfq(
-        self, *, callback: Callback | None = None, request_id: str | None = None
-    ) -> Subscription:
-        """RFQ and quote lifecycle events and RFQ trade prints (``rfq_event``)."""
-        return self.subscribe(
-            PrivateSubscriptionType.RFQ, callback=callback, request_id=request_id
-        )
+    # Built from SUBSCRIPTION_TYPES (see _Client); declared here for type checkers.
+    subscribe_orders: SubscribeAllMarkets
+    subscribe_order_snapshot: SubscribeAllMarkets
+    subscribe_positions: SubscribeAllMarkets
+    subscribe_balances: SubscribeNoMarkets
+    subscribe_rfq: SubscribeNoMarkets
 
 
 class MarketsClient(_Client):
@@ -570,6 +550,11 @@ class MarketsClient(_Client):
 
     ENDPOINT = "markets"
     PATH = "/v1/ws/markets"
+
+    # Built from SUBSCRIPTION_TYPES (see _Client); declared here for type checkers.
+    subscribe_market_data: SubscribeMarkets
+    subscribe_market_data_lite: SubscribeMarkets
+    subscribe_trades: SubscribeMarkets
 
     def __init__(self, credentials: Credentials, **kwargs: Any) -> None:
         self._books = BookCache()
@@ -601,57 +586,3 @@ class MarketsClient(_Client):
             self._books.update_full(event.data)
         elif kind == "market_data_lite":
             self._books.update_lite(event.data)
-
-    def subscribe_market_data(
-        self,
-        market_slugs: Iterable[str],
-        *,
-        callback: Callback | None = None,
-        debounced: bool = False,
-        request_id: str | None = None,
-    ) -> Subscription:
-        """Full order books and stats (``market_data``), one book per market first.
-
-        More than 100 markets are sent as several requests under one handle.
-        """
-        return self.subscribe(
-            MarketSubscriptionType.MARKET_DATA,
-            market_slugs,
-            callback=callback,
-            request_id=request_id,
-            debounced=debounced,
-        )
-
-    def subscribe_market_data_lite(
-        self,
-        market_slugs: Iterable[str],
-        *,
-        callback: Callback | None = None,
-        debounced: bool = False,
-        request_id: str | None = None,
-    ) -> Subscription:
-        """Best bid/ask, last price and depth counts (``market_data_lite``)."""
-        return self.subscribe(
-            MarketSubscriptionType.MARKET_DATA_LITE,
-            market_slugs,
-            callback=callback,
-            request_id=request_id,
-            debounced=debounced,
-        )
-
-    def subscribe_trades(
-        self,
-        market_slugs: Iterable[str],
-        *,
-        callback: Callback | None = None,
-        debounced: bool = False,
-        request_id: str | None = None,
-    ) -> Subscription:
-        """Trade prints (``trade``); no snapshot."""
-        return self.subscribe(
-            MarketSubscriptionType.TRADE,
-            market_slugs,
-            callback=callback,
-            request_id=request_id,
-            debounced=debounced,
-        )

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -23,6 +23,7 @@ from .codec import Event, decode
 from .connection import OPCODE_BINARY, retryable
 from .errors import ConnectionClosed, DecodeError, QueueOverflow
 from .lifecycle import Input, State
+from .subscription_types import KIND_CALLBACKS
 
 if TYPE_CHECKING:
     from .subscription import Subscription
@@ -35,21 +36,6 @@ Callback = Callable[..., Any]
 
 _CLOSED = State.CLOSED
 
-#: Event kind → the client-level callback that receives it.
-KIND_CALLBACKS: dict[str, str] = {
-    "market_data": "on_market_data",
-    "market_data_lite": "on_market_data_lite",
-    "trade": "on_trade",
-    "order_snapshot": "on_order_snapshot",
-    "order_update": "on_order_update",
-    "position_update": "on_position_update",
-    "position_snapshot": "on_position_snapshot",
-    "balance_snapshot": "on_balance_snapshot",
-    "balance_update": "on_balance_update",
-    "rfq_event": "on_rfq_event",
-    "heartbeat": "on_heartbeat",
-    "unknown": "on_unknown",
-}
 
 #: Messages larger than this are not decoded: they are reported through
 #: ``on_error`` as a :class:`~pmsync.errors.DecodeError` and skipped. The
@@ -61,6 +47,8 @@ class Dispatcher:
     """Connection events → lifecycle; frame → event → subscription callback,
     kind callback, ``messages()`` queue."""
 
+    #: Event kind → client-level callback (the client's subscription types').
+    _KIND_CALLBACKS: ClassVar[dict[str, str]] = KIND_CALLBACKS
     _in_flight: Subscription | None
     _send: Callable[[list[str]], bool] | None
 
@@ -209,7 +197,7 @@ class Dispatcher:
             handled = True
             self._call(subscription.callback, (event,), event)
         # self._call(<the kind's callback>, (event,), event), inline
-        callback = getattr(self, KIND_CALLBACKS.get(event.kind, "on_unknown"))
+        callback = getattr(self, self._KIND_CALLBACKS.get(event.kind, "on_unknown"))
         if callback is not None:
             handled = True
             if self._lifecycle.state is not _CLOSED:

@@ -11,7 +11,9 @@ refused by the server, or the session closed) is forgotten at once and its
 request ids can be used again; the last :data:`RETIRED_REQUEST_IDS` ended ids
 are remembered until the connection ends (or the id is used again), so that
 their events still in flight are dropped. It sends nothing, starts nothing
-and is not thread-safe: the client calls it under its own lock.
+and is not thread-safe: the client calls it under its own lock. What it knows
+of each type (request-id prefix, snapshot, market slugs) comes from its table
+(:mod:`pmsync.subscription_types`).
 """
 
 from __future__ import annotations
@@ -23,14 +25,9 @@ from typing import Any
 import attrs
 
 from .codec import Event, encode_subscribe, encode_unsubscribe
-from .enums import (
-    MarketSubscriptionType,
-    PrivateSubscriptionType,
-    SubscriptionType,
-    WireEnum,
-    subscription_type_enum,
-)
+from .enums import SubscriptionType, WireEnum, subscription_type_enum
 from .errors import SubscriptionError
+from .subscription_types import SUBSCRIPTION_TYPES, SubscriptionSpec, SubscriptionTable
 
 __all__ = ["Handle", "MAX_SLUGS_PER_SUBSCRIPTION", "RETIRED_REQUEST_IDS", "Routed", "Session"]
 
@@ -41,33 +38,11 @@ MAX_SLUGS_PER_SUBSCRIPTION = 100
 #: until the connection ends; the oldest is forgotten first.
 RETIRED_REQUEST_IDS = 256
 
-_SHORT_NAMES: dict[WireEnum, str] = {
-    PrivateSubscriptionType.ORDER: "orders",
-    PrivateSubscriptionType.ORDER_SNAPSHOT: "order-snapshot",
-    PrivateSubscriptionType.POSITION: "positions",
-    PrivateSubscriptionType.ACCOUNT_BALANCE: "balances",
-    PrivateSubscriptionType.RFQ: "rfq",
-    MarketSubscriptionType.MARKET_DATA: "md",
-    MarketSubscriptionType.MARKET_DATA_LITE: "mdl",
-    MarketSubscriptionType.TRADE: "trades",
-}
-
-# subscription type → (event kinds that form its snapshot, per market slug?)
-_SNAPSHOT_KINDS: dict[WireEnum, tuple[frozenset[str], bool]] = {
-    PrivateSubscriptionType.ORDER: (frozenset({"order_snapshot"}), False),
-    PrivateSubscriptionType.ORDER_SNAPSHOT: (frozenset({"order_snapshot"}), False),
-    PrivateSubscriptionType.ACCOUNT_BALANCE: (frozenset({"balance_snapshot"}), False),
-    PrivateSubscriptionType.POSITION: (frozenset({"position_snapshot"}), False),
-    MarketSubscriptionType.MARKET_DATA: (frozenset({"market_data"}), True),
-    MarketSubscriptionType.MARKET_DATA_LITE: (frozenset({"market_data_lite"}), True),
-}
-
-
-def has_snapshot(subscription_type: SubscriptionType) -> bool:
+def has_snapshot(
+    subscription_type: SubscriptionType, table: SubscriptionTable = SUBSCRIPTION_TYPES
+) -> bool:
     """Whether the server answers this type with a snapshot (trades, positions, RFQ: no)."""
-    return subscription_type in _SNAPSHOT_KINDS and subscription_type is not (
-        PrivateSubscriptionType.POSITION
-    )
+    return table.spec(subscription_type).has_snapshot
 
 
 @attrs.define(eq=False)
@@ -89,6 +64,12 @@ class Handle:
     _awaiting: dict[str, set[str]] = attrs.field(factory=dict, alias="awaiting", repr=False)
     _resync: bool = attrs.field(default=False, alias="resync", repr=False)
     _dead: set[str] = attrs.field(factory=set, alias="dead", repr=False)
+    #: the row of its type in the session's table (by default the global table's)
+    spec: SubscriptionSpec = attrs.field(
+        default=attrs.Factory(lambda h: SUBSCRIPTION_TYPES.spec(h.subscription_type), takes_self=True),
+        kw_only=True,
+        repr=False,
+    )
 
     @property
     def request_ids(self) -> tuple[str, ...]:
@@ -111,9 +92,9 @@ class Handle:
     def _expect_snapshot(self, resync: bool) -> None:
         self._resync = resync
         self._awaiting = {}
-        if not has_snapshot(self.subscription_type):
+        if not self.spec.has_snapshot:
             return
-        per_market = _SNAPSHOT_KINDS[self.subscription_type][1]
+        per_market = self.spec.snapshot_per_market
         for rid in self._live_ids():
             self._awaiting[rid] = set(self.chunks[rid]) if per_market else set()
 
@@ -138,9 +119,17 @@ class Routed:
 class Session:
     """The subscription registry of one endpoint; see the module docstring."""
 
-    def __init__(self, endpoint: str, *, dialect: str = "snake", id_prefix: str = "") -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        dialect: str = "snake",
+        id_prefix: str = "",
+        table: SubscriptionTable = SUBSCRIPTION_TYPES,
+    ) -> None:
+        subscription_type_enum(endpoint)  # ValueError for an unknown endpoint
         self.endpoint = endpoint
-        self._enum = subscription_type_enum(endpoint)
+        self._table = table
         if dialect not in ("snake", "camel"):
             raise ValueError(f"dialect must be 'snake' or 'camel', got {dialect!r}")
         self.dialect = dialect
@@ -180,8 +169,9 @@ class Session:
         Raises :class:`SubscriptionError` or ``ValueError``/``TypeError`` naming
         the problem, before anything is registered.
         """
-        sub_type = self._check_type(subscription_type)
-        slugs = self._check_slugs(sub_type, market_slugs)
+        spec = self._check_type(subscription_type)
+        sub_type = spec.member
+        slugs = self._check_slugs(spec, market_slugs)
         if request_id is not None:
             if not isinstance(request_id, str) or not request_id.strip():
                 raise ValueError(f"request_id must be a non-empty string, got {request_id!r}")
@@ -196,7 +186,7 @@ class Session:
         for attempt in itertools.count():
             if request_id is None:
                 # A generated id must not collide with one the caller chose.
-                base = f"{self._id_prefix}{_SHORT_NAMES.get(sub_type, 'sub')}-{key}"
+                base = f"{self._id_prefix}{spec.request_id_prefix}-{key}"
                 if attempt:
                     base = f"{base}-{attempt}"
             assert base is not None
@@ -214,6 +204,7 @@ class Session:
         handle = Handle(
             key=key,
             subscription_type=sub_type,
+            spec=spec,
             market_slugs=slugs,
             debounced=debounced,
             chunks=chunks,
@@ -320,17 +311,17 @@ class Session:
         awaiting = handle._awaiting.get(rid)
         if awaiting is None:
             return Routed(handle)
-        kinds, per_market = _SNAPSHOT_KINDS[handle.subscription_type]
-        if event.kind not in kinds:
+        spec = handle.spec
+        if event.kind not in spec.snapshot_kinds:
             return Routed(handle)
-        if per_market:
+        if spec.snapshot_per_market:
             slug = getattr(event.data, "market_slug", None)
             if slug not in awaiting:
                 return Routed(handle)
             awaiting.discard(slug)
             done = not awaiting
         else:
-            done = event.kind != "order_snapshot" or bool(getattr(event.data, "eof", False))
+            done = spec.snapshot_pages is None or bool(getattr(event.data, "eof", False))
         if done:
             del handle._awaiting[rid]
         return Routed(
@@ -354,25 +345,23 @@ class Session:
             for rid in handle._live_ids()
         ]
 
-    def _check_type(self, value: Any) -> SubscriptionType:
-        if isinstance(value, self._enum):
-            return value
+    def _check_type(self, value: Any) -> SubscriptionSpec:
+        if isinstance(value, (WireEnum, str, int)) and not isinstance(value, bool):
+            spec = self._table.lookup(self.endpoint, value)
+            if spec is not None:
+                return spec
         if isinstance(value, WireEnum):
             other = "markets" if self.endpoint == "private" else "private"
             raise SubscriptionError(
                 f"{value.value} belongs to the {other} endpoint, not {self.endpoint}"
             )
-        if isinstance(value, (str, int)) and not isinstance(value, bool):
-            resolved = self._enum.from_wire(value)
-            if isinstance(resolved, self._enum):
-                return resolved
         raise SubscriptionError(
             f"unknown subscription type {value!r} for the {self.endpoint} endpoint; "
-            f"expected one of {', '.join(m.value for m in self._enum)}"
+            f"expected one of {', '.join(s.wire_name for s in self._table.endpoint(self.endpoint))}"
         )
 
     def _check_slugs(
-        self, sub_type: SubscriptionType, market_slugs: Iterable[str] | None
+        self, spec: SubscriptionSpec, market_slugs: Iterable[str] | None
     ) -> tuple[str, ...]:
         if isinstance(market_slugs, (str, bytes)):
             raise TypeError(
@@ -388,10 +377,10 @@ class Session:
             if slug not in seen:
                 seen.add(slug)
                 slugs.append(slug)
-        if self.endpoint == "markets" and not slugs:
+        if spec.slugs == "required" and not slugs:
             raise SubscriptionError(
-                f"{sub_type.value} needs at least one market slug on the markets endpoint"
+                f"{spec.wire_name} needs at least one market slug on the {self.endpoint} endpoint"
             )
-        if sub_type in (PrivateSubscriptionType.ACCOUNT_BALANCE, PrivateSubscriptionType.RFQ) and slugs:
-            raise SubscriptionError(f"{sub_type.value} takes no market slugs")
+        if spec.slugs == "none" and slugs:
+            raise SubscriptionError(f"{spec.wire_name} takes no market slugs")
         return tuple(slugs)

@@ -10,8 +10,7 @@ import attrs
 from .codec import Event
 from .enums import SubscriptionType
 from .errors import SubscriptionError
-from .models import Order, OrderSnapshot
-from .session import Handle, has_snapshot
+from .session import Handle
 
 if TYPE_CHECKING:
     from .client import _Client
@@ -36,7 +35,8 @@ class Subscription:
         self._handle = handle
         self.callback = callback
         self._snapshot: Event | None = None
-        self._pages: list[Order] = []
+        # items of a paged snapshot's pages so far (see SubscriptionSpec.snapshot_pages)
+        self._pages: list[Any] = []
         #: False once unsubscribed, refused or the client closed: read by the
         #: reader before delivering (see ``_Client._unsubscribe``).
         self._live = True
@@ -100,7 +100,7 @@ class Subscription:
         the reader that would deliver it is the one waiting.
         """
         handle = self._handle
-        if not has_snapshot(handle.subscription_type):
+        if not handle.spec.has_snapshot:
             if handle.error is not None:
                 raise SubscriptionError(handle.error, handle.request_ids[0])
             return None
@@ -143,12 +143,14 @@ class Subscription:
 
     def _on_snapshot(self, event: Event, complete: bool) -> None:
         """Called under the client's lock for every snapshot event."""
-        if event.kind == "order_snapshot" and isinstance(event.data, OrderSnapshot):
-            self._pages.extend(event.data.orders)
-            if complete and len(self._pages) != len(event.data.orders):
-                event = attrs.evolve(
-                    event, data=OrderSnapshot(orders=tuple(self._pages), eof=True)
-                )
+        field = self._handle.spec.snapshot_pages
+        items = getattr(event.data, field, None) if field is not None else None
+        if isinstance(items, tuple):
+            self._pages.extend(items)
+            if complete and len(self._pages) != len(items):
+                assert field is not None
+                data = attrs.evolve(event.data, **{field: tuple(self._pages)})
+                event = attrs.evolve(event, data=data)
         if complete:
             self._pages = []
             self._snapshot = event
