@@ -355,18 +355,22 @@ class _Client(Subscribing, Dispatcher, StrictAttributes):
             if conn is not None:
                 conn.close()  # a reader started meanwhile ends at once; join it
 
-    def _close_now(self, what: Input, error: BaseException) -> bool:
+    def _close_now(self, what: Input, error: BaseException, report: bool = False) -> bool:
         """Close without joining (reader thread): fatal error or a callback's
-        BaseException. True if this closed the client."""
+        BaseException. With ``report``, the error is reported before anyone
+        waiting (run_forever(), messages()) wakes. True if this closed the client."""
         with self._lock:
             before = self._lifecycle.handle(what, error)
             self._end_all()
             conn = self._conn
+        first = before is not State.CLOSED
+        if first and report and isinstance(error, Exception):
+            self._report(error)
         if conn is not None:
             conn.stop()
         self._queue.close()
         self._done.set()
-        return before is not State.CLOSED
+        return first
 
     def _end_all(self) -> None:
         """Under the lock, on closing: every subscription ends, waiters wake."""

@@ -97,8 +97,7 @@ class Dispatcher:
             what = Input.EXHAUSTED
         else:
             what = Input.FATAL
-        if self._close_now(what, error) and isinstance(error, Exception):
-            self._report(error)
+        self._close_now(what, error, report=True)
 
     def frame_received(self: Any, opcode: int, data: bytes) -> None:
         """Decode one frame and dispatch it (internal; reader thread)."""

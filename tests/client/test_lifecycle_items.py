@@ -172,6 +172,7 @@ def test_item02_fatal_error_closes_the_client_for_good(
 
     client = make_client(on_error=errors, on_disconnect=on_disconnect, ping_interval=0.05)
     client.connect()
+    pm_mockserver.wait_for_connection(path=client.PATH)  # the server has registered it
     pm_mockserver.reject_handshakes(1, status=401)
     pm_mockserver.drop_connections()
     assert lost.wait(10)
