@@ -122,8 +122,11 @@ def test_server_pings_are_answered_by_the_protocol(peer: Callable[..., Peer],
 def test_close_frame_reported_with_code_and_reason(
     peer: Callable[..., Peer], credentials: pmsync.Credentials, code: int | None, reason: str
 ) -> None:
+    connected = threading.Event()
+
     def handler(connection: ServerConnection) -> None:
         connection.send(HEARTBEAT)
+        connected.wait(10)  # connect() has returned
         connection.close(code, reason)  # type: ignore[arg-type]  # None: a close frame without a code
 
     server = peer(handler)
@@ -131,6 +134,7 @@ def test_close_frame_reported_with_code_and_reason(
     client = pmsync.MarketsClient(credentials, base_url=server.url, ping_interval=0,
                                   reconnect=False, on_disconnect=disconnects, on_error=Recorder())
     with client:
+        connected.set()
         error = disconnects.wait_count(1)[0]
     assert isinstance(error, pmsync.ConnectionClosed)
     assert (error.code, error.reason) == (code, reason)
@@ -167,14 +171,18 @@ def test_a_message_past_the_bound_fails_the_connection(
 ) -> None:
     monkeypatch.setattr(framing, "SIZE_BOUND", 1000)
 
+    connected = threading.Event()
+
     def handler(connection: ServerConnection) -> None:
         connection.send(HEARTBEAT)
+        connected.wait(10)  # connect() has returned
         connection.send("z" * 2000)
 
     server = peer(handler)
     disconnects = Recorder()
     with pmsync.MarketsClient(credentials, base_url=server.url, ping_interval=0,
                               reconnect=False, on_disconnect=disconnects, on_error=Recorder()):
+        connected.set()
         error = disconnects.wait_count(1)[0]
     assert "connection lost" in str(error) and "1000" in str(error)
 
