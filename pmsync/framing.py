@@ -40,10 +40,14 @@ _frame_log = logging.getLogger("pmsync.connection.frames")
 
 _OPEN = State.OPEN
 
-#: The opcodes the reader tells apart (``int`` subclasses; ``is`` compares them).
+# The opcodes the reader tells apart (``int`` subclasses; ``is`` compares them).
+#: A text frame (a whole message, or the first fragment of one).
 TEXT = Opcode.TEXT
+#: A binary frame (a whole message, or the first fragment of one).
 BINARY = Opcode.BINARY
+#: A continuation frame: the next fragment of a message.
 CONT = Opcode.CONT
+#: A close frame.
 CLOSE = Opcode.CLOSE
 
 
