@@ -40,8 +40,8 @@ _frame_log = logging.getLogger("pmsync.connection.frames")
 
 _OPEN = State.OPEN
 
-# The opcodes the reader tells apart (``int`` subclasses; ``is`` compares them).
-#: A text frame (a whole message, or the first fragment of one).
+#: A text frame (a whole message, or the first fragment of one). The opcodes are
+#: ``int`` subclasses: the reader compares them with ``is``.
 TEXT = Opcode.TEXT
 #: A binary frame (a whole message, or the first fragment of one).
 BINARY = Opcode.BINARY
