@@ -24,7 +24,7 @@ from typing import Any
 from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import Protocol, Side, State
 
-__all__ = ["BINARY", "CLOSE", "CONT", "READ_SIZE", "SIZE_BOUND", "TEXT", "Wire"]
+__all__ = ["BINARY", "CLOSE", "CONT", "FRAME_LOG", "READ_SIZE", "SIZE_BOUND", "TEXT", "Wire"]
 
 #: Bytes asked of the socket per read.
 READ_SIZE = 64 * 1024
@@ -36,7 +36,10 @@ READ_SIZE = 64 * 1024
 #: staying up.
 SIZE_BOUND = 64 * 1024 * 1024
 
-_frame_log = logging.getLogger("pmsync.connection.frames")
+#: The logger of every frame in and out (websockets' frame log, at DEBUG). Frames
+#: are logged only when this logger's own level is DEBUG: DEBUG on ``pmsync``
+#: does not turn it on.
+FRAME_LOG = logging.getLogger("pmsync.connection.frames")
 
 _OPEN = State.OPEN
 
@@ -70,8 +73,9 @@ class Wire:
             Side.CLIENT,
             state=_OPEN,
             max_size=SIZE_BOUND if size_bound is None else size_bound,
-            logger=_frame_log,
+            logger=FRAME_LOG,
         )
+        self.protocol.debug = FRAME_LOG.level == logging.DEBUG
         self.lock = threading.Lock()
 
     def settimeout(self, timeout: float | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import select
 import socket
 import ssl
@@ -325,3 +326,22 @@ def test_a_wire_serialises_writes_from_many_threads() -> None:
     assert len(texts) == 800 and sum(f.opcode == Opcode.PING for f in got) == 16
     for k in range(4):  # each thread's frames in its order
         assert [t for t in texts if t.startswith(f"{k}-")] == [f"{k}-{i}" for i in range(200)]
+
+
+def test_frames_are_logged_only_when_their_own_logger_says_so() -> None:
+    a, b = socket.socketpair()
+    try:
+        ws = type("WS", (), {"sock": a, "shutdown": a.close})()
+        pmsync_log = logging.getLogger("pmsync")
+        before = pmsync_log.level
+        pmsync_log.setLevel(logging.DEBUG)
+        try:
+            assert not framing.Wire(ws).protocol.debug
+            framing.FRAME_LOG.setLevel(logging.DEBUG)
+            assert framing.Wire(ws).protocol.debug
+        finally:
+            framing.FRAME_LOG.setLevel(logging.NOTSET)
+            pmsync_log.setLevel(before)
+    finally:
+        a.close()
+        b.close()
