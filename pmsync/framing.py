@@ -56,7 +56,9 @@ CLOSE = Opcode.CLOSE
 
 class Wire:
     """An open connection: ``ws`` (websocket-client's, after its handshake),
-    its socket, and a websockets ``Protocol`` framing that socket.
+    its socket, and a websockets ``Protocol`` framing that socket, which
+    fails the connection on a message over ``size_bound`` bytes (default
+    :data:`SIZE_BOUND`).
 
     Every ``send_*`` method and :meth:`feed` take :attr:`lock`, so the
     protocol's outgoing bytes leave in the order they were produced and whole;
