@@ -64,6 +64,36 @@ def raw(server: BlastServer, dialect: str, n: int, mix: str,
     return elapsed, count
 
 
+def protocol_floor(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
+    """The other floor: websocket-client's handshake, then websockets' sans-I/O
+    ``Protocol`` cutting the frames of the same socket 64 KiB at a time (what
+    pmsync's reader does, minus decode and dispatch)."""
+    from websockets.frames import Opcode
+    from websockets.protocol import Protocol, Side, State
+
+    ws = websocket.WebSocket(skip_utf8_validation=True)
+    start = time.perf_counter()
+    ws.connect(server.url(dialect, n, mix), suppress_origin=True)
+    recv = ws.sock.recv
+    protocol = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
+    text = Opcode.TEXT
+    count = 0
+    done = False
+    while not done:
+        data = recv(65536)
+        if not data:
+            break
+        protocol.receive_data(data)
+        for frame in protocol.events_received():
+            if frame.opcode is text:
+                count += 1
+            else:
+                done = done or frame.opcode is Opcode.CLOSE
+    elapsed = time.perf_counter() - start
+    ws.shutdown()
+    return elapsed, count
+
+
 def raw_json(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
     return raw(server, dialect, n, mix, json.loads)
 
@@ -166,46 +196,3 @@ def pmsync_client(server: BlastServer, dialect: str, n: int, mix: str,
 
 def pmsync_json(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
     return pmsync_client(server, dialect, n, mix, backend="json")
-
-
-
-
-def pmsync_over_websockets_framing(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
-    """A prototype, not the product: pmsync's decode and dispatch (the same
-    ``MarketsClient.frame_received`` and callback) fed by the ``websockets``
-    library's sans-I/O protocol instead of websocket-client's framing.
-
-    websocket-client still does the handshake; then this loop reads the socket
-    64 KiB at a time and lets ``websockets.protocol.Protocol`` cut the frames.
-    It measures what the transport choice would be worth (RESULTS.md); the blast
-    server's frames are whole and unmasked, so no fragment or control-frame
-    handling is needed here, which the product would need.
-    """
-    from websockets.frames import Opcode
-    from websockets.protocol import Protocol, Side, State
-
-    read_best = _BestBidAsk()
-    client = _markets_client(dialect, read_best)
-    client.connection_made(lambda frames: True, False)  # the blast server needs no subscribe
-    ws = websocket.WebSocket(skip_utf8_validation=True)
-    start = time.perf_counter()
-    ws.connect(server.url(dialect, n, mix), suppress_origin=True)
-    sock = ws.sock
-    protocol = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
-    received = client.frame_received
-    text = Opcode.TEXT
-    done = False
-    while not done:
-        data = sock.recv(65536)
-        if not data:
-            break
-        protocol.receive_data(data)
-        for frame in protocol.events_received():
-            if frame.opcode is text:
-                received(1, frame.data)
-            elif frame.opcode is Opcode.CLOSE:
-                done = True
-    elapsed = time.perf_counter() - start
-    ws.shutdown()
-    client.close()
-    return elapsed, read_best.count

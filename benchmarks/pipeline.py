@@ -4,16 +4,18 @@ The blast server's own pre-encoded frames are served from memory in 64 KiB
 chunks (what one ``recv`` of a loaded socket returns) and taken through the
 receive path one stage at a time, each stage including the ones before it:
 
-- websocket-client framing (``recv_data_frame`` over pmsync's ``BufferedSocket``);
+- pmsync's framing: websockets' sans-I/O ``Protocol`` behind
+  :class:`pmsync.framing.Wire` (``feed`` per chunk, each frame's data as bytes);
 - + ``orjson.loads`` / + ``json.loads`` of the payload (what an untyped client does);
 - + ``pmsync.codec.decode`` (typed, Decimal-exact events);
 - + the client's whole ``frame_received``: decode, routing, book cache and an
   ``on_market_data`` callback reading best bid and ask (the throughput
   benchmark's pmsync client minus the socket and the reader loop).
 
-For reference, the official SDK's transport, ``websockets``, as its sans-I/O
-protocol (``ClientProtocol.receive_data`` + ``events_received``) + ``json.loads``
-+ a callback reading best bid and ask from the dict.
+For reference: websocket-client's framing (``recv_data_frame`` over the same
+chunks, served from a read buffer), and the official SDK's transport,
+``websockets``, as its sans-I/O protocol (``receive_data`` + ``events_received``)
++ ``json.loads`` + a callback reading best bid and ask from the dict.
 
 Each figure is the best of 5 passes over N frames; the differences between
 rows are the cost of each stage.
@@ -29,7 +31,7 @@ from typing import Any
 import websocket
 
 from pmsync import codec
-from pmsync.connection import BufferedSocket
+from pmsync.framing import Wire
 
 from . import clients
 from .blast import frames, texts
@@ -37,7 +39,7 @@ from .common import save, table
 
 
 class _MemorySocket:
-    """The chunks of a blast, one per ``recv``; a socket to websocket-client."""
+    """The chunks of a blast, one per ``recv``."""
 
     def __init__(self, chunks: list[bytes]) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
@@ -45,18 +47,46 @@ class _MemorySocket:
     def recv(self, bufsize: int) -> bytes:
         return next(self._chunks, b"")
 
-    def gettimeout(self) -> float | None:
-        return 5.0
-
     def settimeout(self, value: float | None) -> None:
         pass
 
 
-def _websocket(chunks: list[bytes]) -> websocket.WebSocket:
+class _BufferedMemorySocket(_MemorySocket):
+    """The same chunks to websocket-client, which asks for a few bytes at a time."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        super().__init__(chunks)
+        self._data = b""
+        self._pos = 0
+
+    def recv(self, bufsize: int) -> bytes:
+        if self._pos >= len(self._data):
+            self._data, self._pos = super().recv(bufsize), 0
+        end = self._pos + bufsize
+        data, self._pos = self._data[self._pos:end], end
+        return data
+
+    def gettimeout(self) -> float | None:
+        return 5.0
+
+
+def _websocket_client_pass(chunks: list[bytes], n: int) -> float:
     ws = websocket.WebSocket(skip_utf8_validation=True)
-    ws.sock = BufferedSocket(_MemorySocket(chunks))
+    ws.sock = _BufferedMemorySocket(chunks)
     ws.connected = True
-    return ws
+    recv = ws.recv_data_frame
+    start = time.perf_counter()
+    for _ in range(n):
+        recv(True)
+    return time.perf_counter() - start
+
+
+def _messages(chunks: list[bytes]) -> Iterator[bytes]:
+    """The messages of the chunks, as pmsync's reader gets them from its Wire."""
+    feed = Wire(type("WS", (), {"sock": _MemorySocket(chunks)})()).feed
+    for chunk in chunks:
+        for frame in feed(chunk):
+            yield bytes(frame.data)
 
 
 def _client(on_market_data: Callable[[Any], None]) -> Any:
@@ -67,32 +97,30 @@ def _client(on_market_data: Callable[[Any], None]) -> Any:
 
 
 def _pass(chunks: list[bytes], n: int, stage: str) -> float:
-    ws = _websocket(chunks)
-    recv = ws.recv_data_frame
+    messages = _messages(chunks)
     start = 0.0
     if stage == "framing":
         start = time.perf_counter()
-        for _ in range(n):
-            recv(True)
+        for _ in messages:
+            pass
     elif stage in ("orjson", "json"):
         import orjson
 
         loads = orjson.loads if stage == "orjson" else json.loads
         start = time.perf_counter()
-        for _ in range(n):
-            loads(recv(True)[1].data)
+        for data in messages:
+            loads(data)
     elif stage == "decode":
         decode = codec.decode
         start = time.perf_counter()
-        for _ in range(n):
-            decode(recv(True)[1].data, "markets")
+        for data in messages:
+            decode(data, "markets")
     else:
         client = _client(clients._BestBidAsk())
         received = client.frame_received
         start = time.perf_counter()
-        for _ in range(n):
-            opcode, frame = recv(True)
-            received(opcode, frame.data)
+        for data in messages:
+            received(1, data)
         elapsed = time.perf_counter() - start
         client.close()
         return elapsed
@@ -121,7 +149,7 @@ def _sdk_like_pass(chunks: list[bytes], n: int) -> float:
 
 
 STAGES = [
-    ("framing", "websocket-client framing (BufferedSocket, from memory)"),
+    ("framing", "pmsync framing: websockets' sans-I/O Protocol (Wire.feed, from memory)"),
     ("orjson", "+ orjson.loads"),
     ("json", "+ json.loads"),
     ("decode", "+ pmsync.codec.decode (orjson)"),
@@ -144,7 +172,11 @@ def run(quick: bool = False) -> dict[str, Any]:
             codec.use_backend(previous)
         results[stage] = best / n * 1e6
     results["sdk"] = min(_sdk_like_pass(chunks, n) for _ in range(5)) / n * 1e6
+    results["websocket-client"] = min(_websocket_client_pass(chunks, n)
+                                      for _ in range(5)) / n * 1e6
     rows = [[label, results[stage]] for stage, label in STAGES]
+    rows.append(["reference: websocket-client framing (recv_data_frame from a read buffer)",
+                 results["websocket-client"]])
     rows.append(["reference: websockets sans-I/O framing + json.loads + dict best bid/ask "
                  "(the SDK's stack minus asyncio)", results["sdk"]])
     text = table(f"Pipeline, one market-data frame in-process, µs (best of 5 × {n:,})",

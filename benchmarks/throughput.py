@@ -16,15 +16,15 @@ from .common import median, save, table
 CLIENTS: list[tuple[str, str, Callable[..., clients.Result]]] = [
     ("sink (raw socket bytes, server bound)", "snake", clients.sink),
     ("websocket-client recv(), skip_utf8_validation (floor)", "snake", clients.raw),
+    ("websockets sans-I/O Protocol over the same socket (pmsync's framing; floor)", "snake",
+     clients.protocol_floor),
     ("floor + json.loads", "snake", clients.raw_json),
     ("floor + orjson.loads", "snake", clients.raw_orjson),
     ("official SDK, on('market_data') best bid/ask (camel)", "camel", clients.sdk),
     ("pmsync MarketsClient, on_market_data best bid/ask (orjson)", "snake", clients.pmsync_client),
     ("pmsync MarketsClient, on_market_data best bid/ask (json)", "snake", clients.pmsync_json),
-    ("prototype, not the product: pmsync decode + dispatch over websockets' sans-I/O "
-     "framing (orjson)", "snake", clients.pmsync_over_websockets_framing),
 ]
-SHORT = ["sink", "floor", "json", "orjson", "sdk", "pmsync", "pmsync_json", "prototype"]
+SHORT = ["sink", "floor", "protocol", "json", "orjson", "sdk", "pmsync", "pmsync_json"]
 
 
 def measure(server: BlastServer, mix: str, n: int, rounds: int) -> dict[str, Any]:
@@ -36,8 +36,8 @@ def measure(server: BlastServer, mix: str, n: int, rounds: int) -> dict[str, Any
             _, dialect, fn = CLIENTS[i]
             gc.collect()
             elapsed, count = fn(server, dialect, n, mix)
-            expected = n if fn in (clients.sink, clients.raw, clients.raw_json,
-                                   clients.raw_orjson) else md
+            expected = n if fn in (clients.sink, clients.raw, clients.protocol_floor,
+                                   clients.raw_json, clients.raw_orjson) else md
             if count != expected:
                 raise RuntimeError(f"{SHORT[i]}: got {count} messages, expected {expected}")
             rates[SHORT[i]].append(n / elapsed)
@@ -60,20 +60,22 @@ def run(quick: bool = False) -> dict[str, Any]:
             rows = []
             for (label, _, _), s in zip(CLIENTS, SHORT):
                 rows.append([label, med[s], 1e6 / med[s], med[s] / med["sdk"],
-                             med[s] / med["floor"]])
+                             med[s] / med["floor"], med[s] / med["protocol"]])
             what = ("market-data frames only" if mix == "md"
                     else "mix: 70% market data, 20% lite, 8% trade, 2% heartbeat")
             text += table(
                 f"Throughput, {what} (N={n:,}, ~{res['frame_bytes_avg']:.0f} B/frame, "
                 f"median of {rounds})",
-                ["client", "msgs/s", "µs/msg", "× SDK", "× floor"], rows)
+                ["client", "msgs/s", "µs/msg", "× SDK", "× floor (websocket-client)",
+                 "× Protocol floor"], rows)
             res["ratios"] = {
                 "pmsync/sdk": med["pmsync"] / med["sdk"],
                 "pmsync_json/sdk": med["pmsync_json"] / med["sdk"],
                 "pmsync/floor": med["pmsync"] / med["floor"],
                 "pmsync_json/floor": med["pmsync_json"] / med["floor"],
                 "sink/floor": med["sink"] / med["floor"],
-                "prototype/sdk": med["prototype"] / med["sdk"],
+                "pmsync/protocol_floor": med["pmsync"] / med["protocol"],
+                "protocol_floor/floor": med["protocol"] / med["floor"],
             }
             out[mix] = res
     save("throughput", out)

@@ -3,7 +3,9 @@ the heartbeat watchdog and the reconnect loop.
 
 This module knows sockets and threads, and nothing of the protocol: it hands
 every text or binary frame to a :class:`Listener` (the client) and asks the
-listener what to send when a connection opens. Built on ``websocket-client``.
+listener what to send when a connection opens. websocket-client opens each
+connection (handshake, proxy, TLS); websockets' sans-I/O ``Protocol`` frames it
+(:class:`~pmsync.framing.Wire`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from typing import Any, Protocol
 
 import attrs
 import websocket
+from websockets.exceptions import WebSocketException
+from websockets.frames import CloseCode
 
 from .auth import Credentials
 from .backoff import HEALTHY_AFTER, Backoff, Streak, healthy
 from .diagnose import Misconfigured, certificate_failed, failed_attempt
 from .errors import AuthenticationError, ConnectionClosed, HandshakeError
+from .framing import BINARY, CLOSE, CONT, READ_SIZE, TEXT, Wire
 from .watchdog import HeartbeatWatchdog
 
 __all__ = ["Connection", "ConnectionOptions", "Listener"]
@@ -36,89 +41,14 @@ log = logging.getLogger("pmsync.connection")
 #: Longest ``Retry-After`` honoured, in seconds.
 MAX_RETRY_AFTER = 600.0
 
-OPCODE_TEXT = websocket.ABNF.OPCODE_TEXT
-OPCODE_BINARY = websocket.ABNF.OPCODE_BINARY
-OPCODE_CLOSE = websocket.ABNF.OPCODE_CLOSE
+#: The opcodes :meth:`Listener.frame_received` receives (``int`` subclasses).
+OPCODE_TEXT = TEXT
+OPCODE_BINARY = BINARY
 
 # A heartbeat frame, {"heartbeat": {}} (the watchdog learns the interval from them).
 _HEARTBEAT_FRAME = re.compile(rb'\s*\{\s*"heartbeat"\s*:')
 
 _RETRYABLE_STATUS = frozenset({408, 425, 429}) | frozenset(range(500, 600))
-
-#: Bytes read from the socket at a time by :class:`BufferedSocket`.
-READ_SIZE = 64 * 1024
-
-
-class BufferedSocket:
-    """A socket (plain or TLS) whose ``recv`` is served from a 64 KiB read buffer.
-
-    websocket-client reads every frame with three or more ``recv`` calls
-    (header, extended length, payload), each a system call on a bare socket.
-    Wrapped after the handshake, those calls are served from one
-    ``recv(READ_SIZE)`` of the real socket. Everything else (``settimeout``,
-    ``gettimeout``, ``send``, ``sendall``, ``shutdown``, ``close``, ``fileno``,
-    ``_closed`` …) goes to the wrapped socket, so timeouts behave as before: a
-    ``recv`` on an empty buffer blocks on the real socket with its timeout (the
-    heartbeat watchdog) and raises what it raises. ``pending()`` counts the
-    buffered bytes too (plus the TLS layer's, for an ``ssl.SSLSocket``).
-    """
-
-    __slots__ = ("sock", "_data", "_pos", "gettimeout")
-
-    def __init__(self, sock: Any) -> None:
-        self.sock = sock
-        self._data = b""
-        self._pos = 0
-        # The wrapped socket's own method: websocket-client calls it on every recv.
-        self.gettimeout: Callable[[], float | None] = sock.gettimeout
-
-    def recv(self, bufsize: int) -> bytes:
-        data = self._data
-        pos = self._pos
-        if pos >= len(data):
-            data = self.sock.recv(max(bufsize, READ_SIZE))
-            if len(data) <= bufsize:  # all of it is asked for: no copy
-                self._data, self._pos = b"", 0
-                return data  # type: ignore[no-any-return]
-            self._data = data
-            pos = 0
-        end = pos + bufsize
-        self._pos = end
-        if pos == 0 and end >= len(data):
-            self._data, self._pos = b"", 0
-            return data
-        return data[pos:end]
-
-    def pending(self) -> int:
-        """Bytes readable without blocking: buffered, plus the TLS layer's."""
-        inner = getattr(self.sock, "pending", None)
-        return len(self._data) - self._pos + (inner() if inner is not None else 0)
-
-    # The rest is the wrapped socket's.
-    def settimeout(self, value: float | None) -> None:
-        self.sock.settimeout(value)
-
-    def send(self, data: bytes) -> int:
-        return self.sock.send(data)  # type: ignore[no-any-return]
-
-    def sendall(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def shutdown(self, how: int) -> None:
-        self.sock.shutdown(how)
-
-    def close(self) -> None:
-        self.sock.close()
-
-    def fileno(self) -> int:
-        return self.sock.fileno()  # type: ignore[no-any-return]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.sock, name)
-
-    # No __bool__: an instance is true by default (websocket-client tests
-    # ``if not sock`` on every recv), without a Python call.
-
 
 @attrs.frozen(kw_only=True)
 class ConnectionOptions:
@@ -229,7 +159,7 @@ class Connection:
         self._listener = listener
         self.name = name
         self._stop = threading.Event()
-        self._ws: websocket.WebSocket | None = None
+        self._ws: Wire | None = None
         self._pending: websocket.WebSocket | None = None
         self._ws_lock = threading.Lock()
         self._reader: threading.Thread | None = None
@@ -286,11 +216,10 @@ class Connection:
         if ws is None:
             return False
         try:
-            for frame in frames:
-                ws.send(frame)
-        except (OSError, websocket.WebSocketException) as exc:
+            ws.send_text(frames)
+        except (OSError, WebSocketException) as exc:
             log.debug("%s: send failed: %s", self.name, exc)
-            self._abort(ws)
+            ws.abort()
             return False
         return True
 
@@ -311,7 +240,7 @@ class Connection:
         """Drop the current connection; the reader reconnects."""
         ws = self._ws
         if ws is not None:
-            self._abort(ws)
+            ws.abort()
 
     def close(self, timeout: float = 1.0) -> None:
         """Stop: close frame, wake the reader, join the threads (not the caller's own)."""
@@ -319,23 +248,24 @@ class Connection:
         ws = self._ws
         if ws is not None:
             try:
-                ws.send_close(websocket.STATUS_NORMAL, b"")
-            except (OSError, websocket.WebSocketException):
+                ws.send_close(CloseCode.NORMAL_CLOSURE)
+            except (OSError, WebSocketException):
                 pass
         pending = self._pending
         if pending is not None:
-            self._abort(pending)
+            _abort(pending)
         current = threading.current_thread()
         reader = self._reader
         if reader is not None and reader is not current:
             reader.join(timeout / 2)
-            if reader.is_alive() and self._ws is not None:
-                self._abort(self._ws)
+            ws = self._ws
+            if reader.is_alive() and ws is not None:
+                ws.abort()
             reader.join(timeout / 2)
             if reader.is_alive():  # a user callback is still running; wait for it
                 reader.join()
-        elif reader is current and self._ws is not None:
-            self._abort(self._ws)
+        elif reader is current and (ws := self._ws) is not None:
+            ws.abort()
         pinger = self._pinger
         if pinger is not None and pinger is not current:
             pinger.join()
@@ -344,7 +274,7 @@ class Connection:
 
     # ------------------------------------------------------------------ internals
 
-    def _install(self, ws: websocket.WebSocket, reconnected: bool) -> None:
+    def _install(self, ws: Wire, reconnected: bool) -> None:
         self._ws = ws
         self._opened_at = self._clock()
         self._healthy = False
@@ -359,16 +289,7 @@ class Connection:
             except Exception:  # noqa: BLE001 - best effort
                 pass
 
-    @staticmethod
-    def _abort(ws: websocket.WebSocket) -> None:
-        sock = ws.sock
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def _attempt(self) -> websocket.WebSocket:
+    def _attempt(self) -> Wire:
         """One connection attempt with freshly signed headers."""
         headers = self._credentials.sign_handshake(self.path)
         opts = self.options
@@ -419,8 +340,7 @@ class Connection:
             raise failed_attempt(self.url, exc, first=first, options=opts) from None
         finally:
             self._pending = None
-        ws.sock = BufferedSocket(ws.sock)  # type: ignore[assignment]  # recv from a 64 KiB buffer
-        return ws
+        return Wire(ws)
 
     def _backoff(self, attempt: int, error: BaseException) -> float:
         retry_after: float | None = getattr(error, "retry_after", None)
@@ -428,7 +348,7 @@ class Connection:
 
     def _connect_with_retry(
         self, deadline: float | None, error: ConnectionClosed | None = None
-    ) -> websocket.WebSocket | None:
+    ) -> Wire | None:
         """Attempts with backoff until success; None if stopped; raises when final.
 
         With ``error`` (why the last connection ended) it waits a backoff first.
@@ -503,13 +423,16 @@ class Connection:
             self._stop.set()
             self._teardown()
 
-    def _read(self, ws: websocket.WebSocket) -> ConnectionClosed:
+    def _read(self, ws: Wire) -> ConnectionClosed:
         """Dispatch messages until the connection ends; return why it ended.
 
-        The watchdog (:class:`~pmsync.watchdog.HeartbeatWatchdog`, which says
-        when silence means death) drives the socket timeout. Messages (data or
-        heartbeats) are life; pongs to our pings are life only until the
-        heartbeat interval is known; time spent in callbacks is not waiting.
+        Reads the socket :data:`~pmsync.framing.READ_SIZE` bytes at a time and
+        hands them to the protocol (:meth:`Wire.feed`, which answers pings);
+        fragments are joined into one message here. The watchdog
+        (:class:`~pmsync.watchdog.HeartbeatWatchdog`, which says when silence
+        means death) drives the socket timeout. Messages (data or heartbeats)
+        are life; pongs to our pings are life only until the heartbeat
+        interval is known; time spent in callbacks is not waiting.
         """
         on_frame = self._listener.frame_received
         monotonic = time.monotonic
@@ -518,51 +441,79 @@ class Connection:
         watch.reset(monotonic())
         wait = watch.limit
         ws.settimeout(wait)
+        recv = ws.sock.recv
+        feed = ws.feed
         healthy_at = self._opened_at + HEALTHY_AFTER
+        parts: list[bytes | bytearray | memoryview] = []  # the fragments of a message being received
+        first = TEXT  # the opcode of that message
         while True:
             try:
-                opcode, frame = ws.recv_data_frame(True)
-            except websocket.WebSocketTimeoutException:
+                chunk = recv(READ_SIZE)
+                frames = feed(chunk)
+            except TimeoutError:
                 now = monotonic()
                 if watch.expired(now):
                     return ConnectionClosed(f"{self.name}: {watch.reason(now)}")
                 wait = watch.remaining(now)  # the deadline moved (rare): wait on
                 ws.settimeout(wait)
                 continue
-            except (OSError, websocket.WebSocketException, ValueError) as exc:
+            except OSError as exc:
                 return ConnectionClosed(
                     f"{self.name}: connection lost: {exc or type(exc).__name__}"
                 )
-            data = frame.data
-            now = monotonic()
-            self.last_frame = now
-            if opcode == OPCODE_TEXT or opcode == OPCODE_BINARY:
+            for frame in frames:
+                opcode = frame.opcode
+                if opcode is TEXT or opcode is BINARY:
+                    if not frame.fin:
+                        parts.append(frame.data)
+                        first = opcode
+                        continue
+                    data = bytes(frame.data)  # the protocol's buffer slice is a bytearray
+                elif opcode is CONT:
+                    parts.append(frame.data)
+                    if not frame.fin:
+                        continue
+                    data, opcode = b"".join(parts), first
+                    parts.clear()
+                elif opcode is CLOSE:
+                    code, reason = ws.close_received()
+                    return ConnectionClosed(
+                        f"{self.name}: server closed the connection (code {code}"
+                        + (f", reason {reason!r})" if reason else ")"),
+                        code,
+                        reason,
+                    )
+                else:  # ping (answered by feed) or pong: life only while the interval is unknown
+                    now = monotonic()
+                    self.last_frame = now
+                    watch.control(now)
+                    left = watch.remaining(now)
+                    if left is not None and left <= 0:
+                        return ConnectionClosed(f"{self.name}: {watch.reason(now)}")
+                    if wait != left:
+                        wait = left
+                        ws.settimeout(wait)
+                    continue
+                now = monotonic()
+                self.last_frame = now
                 if now >= healthy_at and not self._healthy:
                     self._healthy = True
                 if len(data) < 128 and _HEARTBEAT_FRAME.match(data):
                     watch.heartbeat(now)
                 on_frame(opcode, data)
                 if self._stop.is_set():
-                    return ConnectionClosed(f"{self.name}: closed", websocket.STATUS_NORMAL)
+                    return ConnectionClosed(f"{self.name}: closed", CloseCode.NORMAL_CLOSURE)
                 watch.message(monotonic())
                 if wait != watch.limit:
                     wait = watch.limit
                     ws.settimeout(wait)
-            elif opcode == OPCODE_CLOSE:
-                code, reason = _close_info(data)
+            failure = ws.failure()
+            if failure is not None:
                 return ConnectionClosed(
-                    f"{self.name}: server closed the connection (code {code}"
-                    + (f", reason {reason!r})" if reason else ")"),
-                    code,
-                    reason,
+                    f"{self.name}: connection lost: {failure or type(failure).__name__}"
                 )
-            else:  # ping or pong: life only while the heartbeat interval is unknown
-                watch.control(now)
-                left = watch.remaining(now)
-                if left is not None and left <= 0:
-                    return ConnectionClosed(f"{self.name}: {watch.reason(now)}")
-                wait = left
-                ws.settimeout(wait)
+            if not chunk:
+                return ConnectionClosed(f"{self.name}: connection lost: end of stream")
 
     def _ping_loop(self) -> None:
         interval = self.options.ping_interval
@@ -572,7 +523,7 @@ class Connection:
                 continue
             try:
                 ws.ping()
-            except (OSError, websocket.WebSocketException) as exc:
+            except (OSError, WebSocketException) as exc:
                 log.debug("%s: ping failed: %s", self.name, exc)
 
     @property
@@ -581,7 +532,11 @@ class Connection:
         return healthy(self._healthy, self._clock() - self._opened_at)
 
 
-def _close_info(data: bytes) -> tuple[int | None, str]:
-    if len(data) < 2:
-        return None, ""
-    return int.from_bytes(data[:2], "big"), data[2:].decode("utf-8", "replace")
+def _abort(ws: websocket.WebSocket) -> None:
+    """Shut down the socket of a connection still in its handshake."""
+    sock = ws.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

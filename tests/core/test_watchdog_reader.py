@@ -1,22 +1,25 @@
 """The reader (Connection._read) with the adaptive watchdog, on a simulated
 socket and clock: hours of a quiet connection in milliseconds (issue 13).
 
-The fake socket serves a script of (time, opcode, data) frames and honours the
-socket timeout the reader sets: when the next frame is later than the timeout,
-the clock jumps by the timeout and recv raises, as a real socket would.
+The fake socket serves a script of (time, opcode, data) frames, as bytes on the
+wire, and honours the socket timeout the reader sets: when the next frame is
+later than the timeout, the clock jumps by the timeout and recv raises, as a
+real socket would.
 """
 
 from __future__ import annotations
 
 import base64
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import websocket
+from websockets.frames import Frame, Opcode
 
 import pmsync.connection as connection
 from pmsync.auth import Credentials
 from pmsync.connection import Connection, ConnectionOptions
+from pmsync.framing import Wire
 from pmsync.watchdog import FLOOR, MULTIPLIER, PONG_GRACE
 
 HEARTBEAT = b'{"heartbeat":{}}'
@@ -31,13 +34,8 @@ class Clock:
         return self.now
 
 
-class Frame:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-
 class FakeSocket:
-    """recv_data_frame from a script, with the timeout semantics of a socket."""
+    """recv from a script, one frame per call, with the timeout semantics of a socket."""
 
     def __init__(self, clock: Clock, script: list[tuple[float, int, bytes]]) -> None:
         self.clock = clock
@@ -48,19 +46,19 @@ class FakeSocket:
     def settimeout(self, timeout: float | None) -> None:
         self.timeout = timeout
 
-    def recv_data_frame(self, control: bool) -> tuple[int, Frame]:
+    def recv(self, size: int) -> bytes:
         if self.i >= len(self.script):
             if self.timeout is None:
                 raise AssertionError("the reader would block forever on a dead connection")
             self.clock.now += max(0.0, self.timeout)
-            raise websocket.WebSocketTimeoutException("timed out")
+            raise TimeoutError("timed out")
         at, opcode, data = self.script[self.i]
         if self.timeout is not None and at - self.clock.now > self.timeout:
             self.clock.now += max(0.0, self.timeout)
-            raise websocket.WebSocketTimeoutException("timed out")
+            raise TimeoutError("timed out")
         self.clock.now = max(self.clock.now, at)
         self.i += 1
-        return opcode, Frame(data)
+        return Frame(Opcode(opcode), data).serialize(mask=False, extensions=[])
 
 
 class Listener:
@@ -81,17 +79,17 @@ def read(monkeypatch: pytest.MonkeyPatch, script: list[tuple[float, int, bytes]]
     conn = Connection("ws://sim", "/v1/ws/markets", credentials,
                       ConnectionOptions(heartbeat_timeout=heartbeat_timeout, ping_interval=ping_interval),
                       listener, "sim")  # type: ignore[arg-type]
-    error = conn._read(FakeSocket(clock, script))  # type: ignore[arg-type]
+    error = conn._read(Wire(SimpleNamespace(sock=FakeSocket(clock, script))))
     return error, clock.now, conn.watchdog
 
 
 def heartbeats(interval: float, until: float, start: float = 0.0) -> list[tuple[float, int, bytes]]:
     n = int((until - start) / interval)
-    return [(start + k * interval, websocket.ABNF.OPCODE_TEXT, HEARTBEAT) for k in range(1, n + 1)]
+    return [(start + k * interval, Opcode.TEXT, HEARTBEAT) for k in range(1, n + 1)]
 
 
 def pongs(until: float) -> list[tuple[float, int, bytes]]:
-    return [(k * PING + 0.05, websocket.ABNF.OPCODE_PONG, b"") for k in range(1, int(until / PING) + 1)]
+    return [(k * PING + 0.05, Opcode.PONG, b"") for k in range(1, int(until / PING) + 1)]
 
 
 @pytest.mark.parametrize("interval", [0.5, 5.0, 30.0])
