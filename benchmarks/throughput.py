@@ -21,10 +21,15 @@ CLIENTS: list[tuple[str, str, Callable[..., clients.Result]]] = [
     ("official SDK, on('market_data') best bid/ask (camel)", "camel", clients.sdk),
     ("pmsync MarketsClient, on_market_data best bid/ask (orjson)", "snake", clients.pmsync_client),
     ("pmsync MarketsClient, on_market_data best bid/ask (json)", "snake", clients.pmsync_json),
+    ("official SDK, on('market_data') reads every level, px and qty (camel)", "camel",
+     clients.sdk_every_level),
+    ("pmsync MarketsClient, on_market_data reads every level, px and qty (orjson)", "snake",
+     clients.pmsync_every_level),
     ("prototype, not the product: pmsync decode + dispatch over websockets' sans-I/O "
      "framing (orjson)", "snake", clients.pmsync_over_websockets_framing),
 ]
-SHORT = ["sink", "floor", "json", "orjson", "sdk", "pmsync", "pmsync_json", "prototype"]
+SHORT = ["sink", "floor", "json", "orjson", "sdk", "pmsync", "pmsync_json", "sdk_every",
+         "pmsync_every", "prototype"]
 
 
 def measure(server: BlastServer, mix: str, n: int, rounds: int) -> dict[str, Any]:
@@ -74,6 +79,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                 "pmsync_json/floor": med["pmsync_json"] / med["floor"],
                 "sink/floor": med["sink"] / med["floor"],
                 "prototype/sdk": med["prototype"] / med["sdk"],
+                "pmsync_every/sdk_every": med["pmsync_every"] / med["sdk_every"],
             }
             out[mix] = res
     save("throughput", out)
