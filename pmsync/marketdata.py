@@ -16,13 +16,17 @@ from typing import Any
 from . import models as m
 from .enums import MarketState
 from .extra import EMPTY
-from .structure import amount, decimal, hook, timestamp, to_camel
+from .structure import AMOUNT_CACHE, DECIMAL_CACHE, amount, decimal, hook, timestamp, to_camel
 
 __all__ = ["market_data"]
 
 _general = hook(m.MarketData)
 _new = object.__new__
 _state = MarketState.__dict__["_wire_table"].get
+# The caches of structure.amount and structure.decimal, read first: what those
+# functions return for a cached text, without the call.
+_amount_cached = AMOUNT_CACHE.get
+_decimal_cached = DECIMAL_CACHE.get
 
 
 def _setters(cls: type[Any], *names: str) -> tuple[Any, ...]:
@@ -61,12 +65,13 @@ def _levels(value: Any) -> tuple[m.BookLevel, ...]:
     set_px, set_qty, set_extra = _LEVEL
     levels = []
     for item in value:
-        if len(item) != 2:
+        px = item["px"]
+        qty = item["qty"]
+        if len(item) != 2 or len(px) != 2 or qty is None:
             raise _NotExact
         level = _new(m.BookLevel)
-        set_px(level, amount(item["px"]))
-        qty = item["qty"]
-        set_qty(level, decimal(qty) if qty is not None else None)
+        set_px(level, _amount_cached((px["value"], px["currency"])) or amount(px))
+        set_qty(level, _decimal_cached(qty) or decimal(qty))
         set_extra(level, EMPTY)
         levels.append(level)
     return tuple(levels)
@@ -76,8 +81,8 @@ def _stats(value: Any) -> m.MarketStats:
     names = _names(value, _STATS_KEYS)
     stats = _new(m.MarketStats)
     _STATS[0](stats, amount(value[names[0]]))
-    _STATS[1](stats, decimal(value[names[1]]))
-    _STATS[2](stats, decimal(value[names[2]]))
+    _STATS[1](stats, _decimal_cached(value[names[1]]) or decimal(value[names[1]]))
+    _STATS[2](stats, _decimal_cached(value[names[2]]) or decimal(value[names[2]]))
     _STATS[3](stats, amount(value[names[3]]))
     _STATS[4](stats, amount(value[names[4]]))
     _STATS[5](stats, EMPTY)
