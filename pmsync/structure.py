@@ -224,7 +224,7 @@ def boolean(value: Any, _: Any = None) -> bool:
     raise TypeError(f"expected a boolean, got {type(value).__name__}")
 
 
-def obj(value: Any, _: Any = None) -> dict[str, Any]:
+def json_object(value: Any, _: Any = None) -> dict[str, Any]:
     """A JSON object, as parsed."""
     if isinstance(value, dict):
         return value
@@ -482,7 +482,7 @@ _RFQ_PART_NAMES = tuple(f.name for f in attrs.fields(RfqParts) if f.name != "ext
 
 def rfq_event(value: Any, _: Any = None) -> m.RfqEvent:
     """An :class:`~pmsync.rfq.RfqEvent` from ``{variant: body, ...}``."""
-    body = obj(value)
+    body = json_object(value)
     for key, content in body.items():
         variant = to_snake(key)
         if variant in RFQ_VARIANTS:
@@ -491,7 +491,7 @@ def rfq_event(value: Any, _: Any = None) -> m.RfqEvent:
         # A newer variant: its known-named fields are read, the rest kept.
         key = next(iter(body), "")
         variant, content = (to_snake(key), body[key]) if key else ("unknown", {})
-    parts = _rfq_parts(obj(content) if content is not None else {}, None)
+    parts = _rfq_parts(json_object(content) if content is not None else {}, None)
     extra = dict(parts.extra)
     for other, item in body.items():
         if other != key:  # the body's other keys, kept too
@@ -507,7 +507,7 @@ def heartbeat(value: Any, _: Any = None) -> m.Heartbeat:
     """A :class:`~pmsync.models.Heartbeat` (shared when empty)."""
     if not value:
         return _HEARTBEAT
-    return m.Heartbeat(extra=Extra.adopt({to_snake(k): v for k, v in obj(value).items()}))
+    return m.Heartbeat(extra=Extra.adopt({to_snake(k): v for k, v in json_object(value).items()}))
 
 
 def with_legacy_balance(inner: Hook) -> Hook:
