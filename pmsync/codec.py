@@ -6,7 +6,9 @@ camel dialects and any mix of them, and the legacy payload spellings. It raises
 :func:`encode_subscribe` and :func:`encode_unsubscribe` build requests.
 
 ``orjson`` is used to parse when installed (the ``fast`` extra); results are the
-same as with :mod:`json`.
+same as with :mod:`json`. This module reads the envelope and picks the payload's
+structuring function from :data:`_PAYLOADS`; the functions themselves are in
+:mod:`pmsync.structure` (generated per model) and :mod:`pmsync.marketdata`.
 """
 
 from __future__ import annotations
