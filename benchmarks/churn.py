@@ -15,14 +15,15 @@ from typing import Any
 
 import pmsync
 from mockserver import MockServer
-from pmsync import codec
+from pmsync import structure
 
 from .common import save, table
 
 def _client_heap(server: MockServer) -> int:
     """Traced bytes, without the server's journal and the codec's Decimal cache."""
     server.journal.clear()
-    codec._DECIMAL_CACHE.clear()
+    structure.DECIMAL_CACHE.clear()
+    structure.AMOUNT_CACHE.clear()
     gc.collect()
     return tracemalloc.get_traced_memory()[0]
 

@@ -104,8 +104,9 @@ def raw_orjson(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
     return raw(server, dialect, n, mix, orjson.loads)
 
 
-def sdk(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
-    """The official async SDK, ``on("market_data")`` reading best bid/ask from the dict.
+def sdk(server: BlastServer, dialect: str, n: int, mix: str, every_level: bool = False) -> Result:
+    """The official async SDK, ``on("market_data")`` reading best bid/ask from the
+    dict (or, with ``every_level``, price and size of every level of both sides).
 
     The SDK expects the camel dialect, so it always asks the server for camel.
     """
@@ -118,7 +119,13 @@ def sdk(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
     def on_market_data(msg: dict[str, Any]) -> None:
         nonlocal count
         book = msg["marketData"]
-        sink_.append((book["bids"][0]["px"]["value"], book["offers"][0]["px"]["value"]))
+        if every_level:
+            for level in book["bids"]:
+                sink_.append((level["px"]["value"], level["qty"]))
+            for level in book["offers"]:
+                sink_.append((level["px"]["value"], level["qty"]))
+        else:
+            sink_.append((book["bids"][0]["px"]["value"], book["offers"][0]["px"]["value"]))
         sink_.clear()
         count += 1
 
@@ -154,6 +161,25 @@ class _BestBidAsk:
         self.count += 1
 
 
+class _EveryLevel(_BestBidAsk):
+    """An ``on_market_data`` callback reading price and size of every level of
+    both sides of the typed event (what the SDK's users do on the dict)."""
+
+    def __call__(self, event: Any) -> None:
+        data = event.data
+        sink = self._sink
+        for level in data.bids:
+            sink.append((level.px.value, level.qty))
+        for level in data.offers:
+            sink.append((level.px.value, level.qty))
+        sink.clear()
+        self.count += 1
+
+
+def sdk_every_level(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
+    return sdk(server, dialect, n, mix, every_level=True)
+
+
 def _markets_client(dialect: str, on_market_data: Callable[[Any], None], **options: Any) -> Any:
     """A MarketsClient subscribed to the benchmark's three request ids (not connected)."""
     import pmsync
@@ -172,16 +198,16 @@ def _markets_client(dialect: str, on_market_data: Callable[[Any], None], **optio
 def pmsync_client(server: BlastServer, dialect: str, n: int, mix: str,
                   backend: str = "default", on_market_data: Callable[[Any], None] | None = None,
                   rate: float = 0) -> Result:
-    """pmsync's MarketsClient, ``on_market_data`` reading best bid/ask from the typed event."""
+    """pmsync's MarketsClient; ``on_market_data`` (default: reads best bid/ask) counts if it can."""
     from pmsync import codec
 
-    read_best = _BestBidAsk()
+    read_best = _BestBidAsk() if on_market_data is None else on_market_data
     done = threading.Event()
     previous = codec.BACKEND
     if backend != "default":
         codec.use_backend(backend)
     try:
-        client = _markets_client(dialect, on_market_data or read_best,
+        client = _markets_client(dialect, read_best,
                                  base_url=server.base(dialect, n, mix, rate),
                                  on_disconnect=lambda error: done.set())
         start = time.perf_counter()
@@ -191,7 +217,11 @@ def pmsync_client(server: BlastServer, dialect: str, n: int, mix: str,
         client.close()
     finally:
         codec.use_backend(previous)
-    return elapsed, read_best.count
+    return elapsed, getattr(read_best, "count", 0)
+
+
+def pmsync_every_level(server: BlastServer, dialect: str, n: int, mix: str) -> Result:
+    return pmsync_client(server, dialect, n, mix, on_market_data=_EveryLevel())
 
 
 def pmsync_json(server: BlastServer, dialect: str, n: int, mix: str) -> Result:

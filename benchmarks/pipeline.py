@@ -10,12 +10,13 @@ receive path one stage at a time, each stage including the ones before it:
 - + ``pmsync.codec.decode`` (typed, Decimal-exact events);
 - + the client's whole ``frame_received``: decode, routing, book cache and an
   ``on_market_data`` callback reading best bid and ask (the throughput
-  benchmark's pmsync client minus the socket and the reader loop).
+  benchmark's pmsync client minus the socket and the reader loop), or reading
+  price and size of every level of both sides.
 
 For reference: websocket-client's framing (``recv_data_frame`` over the same
 chunks, served from a read buffer), and the official SDK's transport,
 ``websockets``, as its sans-I/O protocol (``receive_data`` + ``events_received``)
-+ ``json.loads`` + a callback reading best bid and ask from the dict.
++ ``json.loads`` + a callback reading best bid and ask (or every level) from the dict.
 
 Each figure is the best of 5 passes over N frames; the differences between
 rows are the cost of each stage.
@@ -116,7 +117,7 @@ def _pass(chunks: list[bytes], n: int, stage: str) -> float:
         for data in messages:
             decode(data, "markets")
     else:
-        client = _client(clients._BestBidAsk())
+        client = _client(clients._EveryLevel() if stage == "client-every" else clients._BestBidAsk())
         received = client.frame_received
         start = time.perf_counter()
         for data in messages:
@@ -127,7 +128,7 @@ def _pass(chunks: list[bytes], n: int, stage: str) -> float:
     return time.perf_counter() - start
 
 
-def _sdk_like_pass(chunks: list[bytes], n: int) -> float:
+def _sdk_like_pass(chunks: list[bytes], n: int, every_level: bool = False) -> float:
     from websockets.protocol import Protocol, Side, State
 
     # The client side of an open connection (the handshake is not measured).
@@ -140,7 +141,13 @@ def _sdk_like_pass(chunks: list[bytes], n: int) -> float:
         protocol.receive_data(chunk)
         for frame in protocol.events_received():
             book = loads(frame.data)["market_data"]
-            sink.append((book["bids"][0]["px"]["value"], book["offers"][0]["px"]["value"]))
+            if every_level:
+                for level in book["bids"]:
+                    sink.append((level["px"]["value"], level["qty"]))
+                for level in book["offers"]:
+                    sink.append((level["px"]["value"], level["qty"]))
+            else:
+                sink.append((book["bids"][0]["px"]["value"], book["offers"][0]["px"]["value"]))
             sink.clear()
             got += 1
         if got >= n:
@@ -154,6 +161,7 @@ STAGES = [
     ("json", "+ json.loads"),
     ("decode", "+ pmsync.codec.decode (orjson)"),
     ("client", "+ dispatch: MarketsClient.frame_received, callback reads best bid/ask (orjson)"),
+    ("client-every", "+ dispatch, callback reads every level, px and qty (orjson)"),
     ("decode-json", "+ pmsync.codec.decode (json back end)"),
     ("client-json", "+ dispatch (json back end)"),
 ]
@@ -174,11 +182,13 @@ def run(quick: bool = False) -> dict[str, Any]:
     results["sdk"] = min(_sdk_like_pass(chunks, n) for _ in range(5)) / n * 1e6
     results["websocket-client"] = min(_websocket_client_pass(chunks, n)
                                       for _ in range(5)) / n * 1e6
+    results["sdk-every"] = min(_sdk_like_pass(chunks, n, True) for _ in range(5)) / n * 1e6
     rows = [[label, results[stage]] for stage, label in STAGES]
     rows.append(["reference: websocket-client framing (recv_data_frame from a read buffer)",
                  results["websocket-client"]])
     rows.append(["reference: websockets sans-I/O framing + json.loads + dict best bid/ask "
                  "(the SDK's stack minus asyncio)", results["sdk"]])
+    rows.append(["reference, the same reading every level, px and qty", results["sdk-every"]])
     text = table(f"Pipeline, one market-data frame in-process, µs (best of 5 × {n:,})",
                  ["stage (each includes the ones above it)", "µs/msg"], rows)
     save("pipeline", {"n": n, "us_per_msg": results})

@@ -23,8 +23,13 @@ CLIENTS: list[tuple[str, str, Callable[..., clients.Result]]] = [
     ("official SDK, on('market_data') best bid/ask (camel)", "camel", clients.sdk),
     ("pmsync MarketsClient, on_market_data best bid/ask (orjson)", "snake", clients.pmsync_client),
     ("pmsync MarketsClient, on_market_data best bid/ask (json)", "snake", clients.pmsync_json),
+    ("official SDK, on('market_data') reads every level, px and qty (camel)", "camel",
+     clients.sdk_every_level),
+    ("pmsync MarketsClient, on_market_data reads every level, px and qty (orjson)", "snake",
+     clients.pmsync_every_level),
 ]
-SHORT = ["sink", "floor", "protocol", "json", "orjson", "sdk", "pmsync", "pmsync_json"]
+SHORT = ["sink", "floor", "protocol", "json", "orjson", "sdk", "pmsync", "pmsync_json",
+         "sdk_every", "pmsync_every"]
 
 
 def measure(server: BlastServer, mix: str, n: int, rounds: int) -> dict[str, Any]:
@@ -76,6 +81,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                 "sink/floor": med["sink"] / med["floor"],
                 "pmsync/protocol_floor": med["pmsync"] / med["protocol"],
                 "protocol_floor/floor": med["protocol"] / med["floor"],
+                "pmsync_every/sdk_every": med["pmsync_every"] / med["sdk_every"],
             }
             out[mix] = res
     save("throughput", out)

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from collections.abc import Callable
-from typing import Any
 
 import attrs
 
@@ -36,7 +34,7 @@ from .enums import (
     PrivateSubscriptionType,
     TimeInForce,
 )
-from .extra import EMPTY, Extra, extra_field
+from .extra import Extra, extra_field
 from .metadata import MarketMetadata as MarketMetadata
 from .metadata import ResolvedColor as ResolvedColor
 from .metadata import Subject as Subject
@@ -119,151 +117,18 @@ class MarketData:
     @property
     def best_bid(self) -> Decimal | None:
         """Price of the best bid, or ``None``."""
-        levels = _md_bids_get(self, MarketData)
-        if type(levels) is _Prepared:  # not built yet (see _LazyField)
-            return _pending_best_px(levels)
-        return _level_px(levels)
+        return _level_px(self.bids)
 
     @property
     def best_ask(self) -> Decimal | None:
         """Price of the best offer, or ``None``."""
-        levels = _md_offers_get(self, MarketData)
-        if type(levels) is _Prepared:  # not built yet (see _LazyField)
-            return _pending_best_px(levels)
-        return _level_px(levels)
+        return _level_px(self.offers)
 
 
 def _level_px(levels: tuple[BookLevel, ...]) -> Decimal | None:
     if levels and levels[0].px is not None:
         return levels[0].px.value
     return None
-
-
-# --------------------------------------------------------------------------
-# Lazily built nested parts (internal).
-#
-# pmsync.codec may leave a nested part of a model unbuilt: the slot then holds a
-# _Prepared list, the part's content already validated and converted (Decimals,
-# strings), and the part is built from it on first access. Building cannot fail.
-# (A list of its own type, so that a plain list a user puts in a model is never
-# taken for one.) The slot's descriptor is wrapped by a _LazyField, so
-# every read (attribute access, ==, hash, repr, attrs.evolve/asdict, pickling)
-# sees the built part: the type, values and immutability are those of an
-# eagerly built object.
-#
-# Prepared forms: levels as [((value, currency) | None, qty | None), ...];
-# stats as [last_trade_px, shares_traded, open_interest, high_px, low_px] with
-# the Amount fields as (value, currency) | None. They hold no unknown fields: a
-# part that has some is built at once (pmsync.codec decides).
-
-
-class _Prepared(list):  # type: ignore[type-arg]
-    """The content of a nested part, validated and converted, not yet built."""
-
-    __slots__ = ()
-
-
-_new = object.__new__
-_set_amount_value: Callable[[Any, Any], None] = Amount.__dict__["value"].__set__
-_set_amount_currency: Callable[[Any, Any], None] = Amount.__dict__["currency"].__set__
-_set_level_px: Callable[[Any, Any], None] = BookLevel.__dict__["px"].__set__
-_set_level_qty: Callable[[Any, Any], None] = BookLevel.__dict__["qty"].__set__
-_set_amount_extra: Callable[[Any, Any], None] = Amount.__dict__["extra"].__set__
-_set_level_extra: Callable[[Any, Any], None] = BookLevel.__dict__["extra"].__set__
-_set_stats_extra: Callable[[Any, Any], None] = MarketStats.__dict__["extra"].__set__
-
-
-def _build_amount(prepared: tuple[Decimal, str | None]) -> Amount:
-    amount = _new(Amount)
-    _set_amount_value(amount, prepared[0])
-    _set_amount_currency(amount, prepared[1])
-    _set_amount_extra(amount, EMPTY)
-    return amount
-
-
-def _build_levels(data: list[tuple[Any, Any]]) -> tuple[BookLevel, ...]:
-    """``tuple[BookLevel, ...]`` from prepared levels (the same objects as their
-    keyword construction, without the calls)."""
-    levels = []
-    for px, qty in data:
-        level = _new(BookLevel)
-        if px is not None:
-            amount = _new(Amount)
-            _set_amount_value(amount, px[0])
-            _set_amount_currency(amount, px[1])
-            _set_amount_extra(amount, EMPTY)
-            px = amount
-        _set_level_px(level, px)
-        _set_level_qty(level, qty)
-        _set_level_extra(level, EMPTY)
-        levels.append(level)
-    return tuple(levels)
-
-
-_STATS_NAMES = ("last_trade_px", "shares_traded", "open_interest", "high_px", "low_px")
-_STATS_AMOUNT = (True, False, False, True, True)
-_STATS_SETTERS = tuple(MarketStats.__dict__[name].__set__ for name in _STATS_NAMES)
-
-
-def _build_stats(data: list[Any]) -> MarketStats:
-    """``MarketStats`` from prepared stats."""
-    stats = _new(MarketStats)
-    for i, setter in enumerate(_STATS_SETTERS):
-        value = data[i]
-        if value is not None and _STATS_AMOUNT[i]:
-            value = _build_amount(value)
-        setter(stats, value)
-    _set_stats_extra(stats, EMPTY)
-    return stats
-
-
-def _pending_best_px(data: list[tuple[Any, Any]]) -> Decimal | None:
-    """The first level's price, from prepared levels."""
-    if data and data[0][0] is not None:
-        value: Decimal = data[0][0][0]
-        return value
-    return None
-
-
-class _LazyField:
-    """Data descriptor over a slot that may hold a :class:`_Prepared` part."""
-
-    __slots__ = ("raw_get", "raw_set", "raw_delete", "build")
-
-    def __init__(self, member: Any, build: Callable[[Any], Any]) -> None:
-        self.raw_get = member.__get__
-        self.raw_set = member.__set__
-        self.raw_delete = member.__delete__
-        self.build = build
-
-    def __get__(self, obj: Any, owner: Any = None) -> Any:
-        if obj is None:
-            return self
-        value = self.raw_get(obj, owner)
-        if type(value) is _Prepared:
-            built = self.build(value)
-            current = self.raw_get(obj, owner)
-            if type(current) is _Prepared:  # another thread may have built it first
-                self.raw_set(obj, built)
-                return built
-            return current
-        return value
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        self.raw_set(obj, value)
-
-    def __delete__(self, obj: Any) -> None:
-        self.raw_delete(obj)
-
-
-def _make_lazy(cls: type[Any], **builders: Callable[[Any], Any]) -> None:
-    for name, build in builders.items():
-        setattr(cls, name, _LazyField(cls.__dict__[name], build))
-
-
-_md_bids_get: Callable[[Any, Any], Any] = MarketData.__dict__["bids"].__get__
-_md_offers_get: Callable[[Any, Any], Any] = MarketData.__dict__["offers"].__get__
-_make_lazy(MarketData, bids=_build_levels, offers=_build_levels, stats=_build_stats)
 
 
 @attrs.frozen(slots=True, kw_only=True)

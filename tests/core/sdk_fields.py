@@ -15,7 +15,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints, is
 
 import attrs
 
-from pmsync import codec
+from pmsync import codec, structure
 from pmsync import models as m
 from pmsync.enums import WireEnum
 
@@ -147,7 +147,7 @@ def sdk_fields() -> Iterator[tuple[Any, str, str]]:
             continue
         if cls is m.RfqEvent:
             for variant, variant_tp in get_type_hints(hints[key]).items():
-                assert codec.to_snake(variant) in codec._RFQ_VARIANTS, f"RFQ variant {variant}"
+                assert codec.to_snake(variant) in structure.RFQ_VARIANTS, f"RFQ variant {variant}"
                 yield from walk(_strip_none(variant_tp), m.RfqEvent, f"{message.__name__}.{key}.{variant}")
             continue
         yield from walk(hints[key], cls, f"{message.__name__}.{key}")

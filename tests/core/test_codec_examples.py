@@ -23,7 +23,7 @@ import attrs
 import pytest
 
 from pmsync import DecodeError
-from pmsync import codec
+from pmsync import codec, structure
 from pmsync import models as m
 from pmsync.codec import KINDS, Event, decode, to_plain
 from pmsync.enums import (
@@ -717,7 +717,7 @@ QUOTE = {"id": "q-1", "symbol": "market-slug-1", "status": "QUOTE_STATUS_OPEN"}
     ],
 )
 def test_rfq_variants(variant: str, body: dict[str, object], camel: bool) -> None:
-    key = codec._to_camel(variant) if camel else variant
+    key = structure.to_camel(variant) if camel else variant
     if not camel:
         body = to_snake_dialect(body, "private", top=False)
     outer = "rfqEvent" if camel else "rfq_event"

@@ -20,7 +20,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from pmsync import DecodeError
-from pmsync import codec
+from pmsync import codec, structure
 from pmsync import models as m
 from pmsync.codec import KINDS, Event, decode
 
@@ -89,7 +89,7 @@ def _model_keys() -> list[str]:
         if isinstance(obj, type) and attrs.has(obj):
             names.update(f.name for f in attrs.fields(obj))
     names.update(codec._PAYLOADS)
-    names.update(codec._RFQ_VARIANTS)
+    names.update(structure.RFQ_VARIANTS)
     return sorted(names | {_camel(n) for n in names})
 
 

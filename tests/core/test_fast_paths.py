@@ -1,9 +1,11 @@
-"""The hot path's shortcuts give exactly what the general code gives (issue 6):
-the MarketData hook against the generated one, the cached decimals against
-``Decimal(text)``, and ``_datetime``'s direct parse against its tolerant path."""
+"""The codec's shortcuts give exactly what the general code gives: the MarketData
+fast path against the generated hook, the cached decimals and amounts against
+building them, the direct timestamp parse against its tolerant path; and the
+generated hooks show their source in tracebacks."""
 
 from __future__ import annotations
 
+import traceback
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmsync import codec
+from pmsync import marketdata, structure
 from pmsync import models as m
+from pmsync.extra import Extra
 
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=True),
@@ -23,27 +26,60 @@ SCALARS = st.one_of(
 )
 AMOUNTS = st.one_of(SCALARS, st.fixed_dictionaries(
     {}, optional={"value": SCALARS, "currency": SCALARS, "extra": SCALARS}))
-LEVELS = st.one_of(SCALARS, st.lists(st.one_of(SCALARS, st.fixed_dictionaries(
-    {}, optional={"px": AMOUNTS, "qty": SCALARS})), max_size=3))
 DECIMAL_TEXTS = st.sampled_from(["0.55", "0.5", "150000", "500000", "0.58", "1e3", "NaN", "x"])
-EXACT_AMOUNTS = st.fixed_dictionaries({"value": DECIMAL_TEXTS, "currency": st.sampled_from(
-    ["USD", None, 5])})
-STATS = st.one_of(
-    SCALARS,
-    st.fixed_dictionaries({}, optional={
-        key: AMOUNTS for key in ("last_trade_px", "lastTradePx", "shares_traded", "openInterest",
-                                 "high_px", "lowPx", "unknown")}),
-    # All five fields in one dialect (the exact path's subscript case).
-    *(st.fixed_dictionaries({
-        names[0]: EXACT_AMOUNTS, names[1]: DECIMAL_TEXTS | AMOUNTS,
-        names[2]: DECIMAL_TEXTS | SCALARS, names[3]: EXACT_AMOUNTS, names[4]: EXACT_AMOUNTS,
-    }) for names in codec._STATS_SPELLINGS),
-)
-KEYS = {
-    "market_slug": SCALARS, "marketSlug": SCALARS, "bids": LEVELS, "offers": LEVELS,
-    "state": SCALARS, "stats": STATS, "transact_time": SCALARS, "transactTime": SCALARS,
-    "other": SCALARS,
-}
+# Mostly the documented shape, sometimes not: the fast path's cases and its edges.
+EXACT_AMOUNTS = st.one_of(
+    st.fixed_dictionaries({"value": DECIMAL_TEXTS, "currency": st.sampled_from(["USD", None, 5])}),
+    AMOUNTS)
+EXACT_LEVELS = st.one_of(st.lists(st.one_of(
+    st.fixed_dictionaries({"px": EXACT_AMOUNTS, "qty": DECIMAL_TEXTS | SCALARS}),
+    st.fixed_dictionaries({}, optional={"px": AMOUNTS, "qty": SCALARS, "other": SCALARS}),
+    SCALARS), max_size=3), SCALARS)
+STATS_NAMES = ("last_trade_px", "shares_traded", "open_interest", "high_px", "low_px")
+MD_NAMES = ("market_slug", "bids", "offers", "state", "stats", "transact_time")
+
+
+def stats(names: tuple[str, ...]) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.fixed_dictionaries({names[0]: EXACT_AMOUNTS, names[1]: DECIMAL_TEXTS | SCALARS,
+                               names[2]: DECIMAL_TEXTS | SCALARS, names[3]: EXACT_AMOUNTS,
+                               names[4]: EXACT_AMOUNTS}),
+        st.fixed_dictionaries({}, optional={name: AMOUNTS for name in names + ("unknown",)}),
+        SCALARS)
+
+
+VALID_TEXTS = st.sampled_from(["0.55", "0.5", "0.50", "150000", "1e3", " 7 ", "0"])
+VALID_AMOUNTS = st.fixed_dictionaries({"value": VALID_TEXTS, "currency": st.just("USD")})
+VALID_LEVELS = st.lists(st.fixed_dictionaries({"px": VALID_AMOUNTS, "qty": VALID_TEXTS}),
+                        max_size=3)
+
+
+@st.composite
+def market_data(draw: st.DrawFn, camel: bool) -> Any:
+    """A payload of the documented shape in one dialect, often with one part
+    replaced by something else (a broad value, or a partial object)."""
+    spell = structure.to_camel if camel else (lambda name: name)
+    stats_names = tuple(map(spell, STATS_NAMES))
+    documented = {
+        spell("market_slug"): draw(st.sampled_from(["m", "market-slug-1"])),
+        "bids": draw(VALID_LEVELS), "offers": draw(VALID_LEVELS),
+        "state": draw(st.sampled_from([1, 99, "MARKET_STATE_OPEN", "NEW"])),
+        "stats": {name: draw(VALID_AMOUNTS if name.endswith(("_px", "Px")) else VALID_TEXTS)
+                  for name in stats_names},
+        spell("transact_time"): draw(st.sampled_from(["2024-01-15T10:30:00Z",
+                                                       "2024-01-15T10:30:00+02:00"])),
+    }
+    broad = {spell("market_slug"): SCALARS, "bids": EXACT_LEVELS, "offers": EXACT_LEVELS,
+             "state": SCALARS, "stats": stats(stats_names), spell("transact_time"): SCALARS,
+             "other": SCALARS}
+    for key in draw(st.lists(st.sampled_from(sorted(broad)), max_size=2, unique=True)):
+        documented[key] = draw(broad[key])
+    bids = documented["bids"]
+    if draw(st.booleans()) and isinstance(bids, list) and bids:  # one level made unusual
+        level = dict(bids[0]) if isinstance(bids[0], dict) else {}
+        level[draw(st.sampled_from(["px", "qty", "other"]))] = draw(AMOUNTS)
+        documented["bids"] = [level] + bids[1:]
+    return documented
 
 
 def outcome(hook: Any, value: Any) -> Any:
@@ -54,27 +90,27 @@ def outcome(hook: Any, value: Any) -> Any:
     return ("built", result, repr(result))
 
 
-SNAKE_ONLY = {k: v for k, v in KEYS.items() if k in codec._MD_SNAKE}
-CAMEL_ONLY = {k: v for k, v in KEYS.items() if k in codec._MD_CAMEL}
+GENERAL = structure.hook(m.MarketData)
 
 
 @settings(max_examples=1500, deadline=None)
-@given(st.one_of(st.fixed_dictionaries({}, optional=SNAKE_ONLY),
-                 st.fixed_dictionaries({}, optional=CAMEL_ONLY),
-                 st.fixed_dictionaries({}, optional=KEYS), SCALARS))
-def test_market_data_hook_equals_the_generated_hook(value: Any) -> None:
-    assert outcome(codec._market_data, value) == outcome(codec._market_data_generic, value)
+@given(st.one_of(market_data(camel=False), market_data(camel=True), SCALARS,
+                 st.fixed_dictionaries({}, optional={
+                     name: SCALARS for name in MD_NAMES + tuple(map(structure.to_camel, MD_NAMES))})))
+def test_market_data_fast_path_equals_the_generated_hook(value: Any) -> None:
+    assert outcome(marketdata.market_data, value) == outcome(GENERAL, value)
 
 
-def test_market_data_hook_takes_the_fast_path_for_both_dialects() -> None:
-    snake = {"market_slug": "m", "bids": [{"px": {"value": "0.5", "currency": "USD"}, "qty": "1"}],
-             "offers": [], "state": 1, "stats": {"high_px": {"value": "0.6"}},
-             "transact_time": "2024-01-15T10:30:00Z"}
-    camel = {"marketSlug": "m", "bids": snake["bids"], "offers": [], "state": "MARKET_STATE_OPEN",
-             "stats": {"highPx": {"value": "0.6"}}, "transactTime": "2024-01-15T10:30:00Z"}
-    assert codec._market_data(snake) == codec._market_data(camel) == codec._market_data_generic(
-        camel, None)
-    assert type(codec._market_data(snake)) is m.MarketData
+@pytest.mark.parametrize("camel", [False, True])
+def test_the_fast_path_takes_the_documented_shape_in_both_dialects(camel: bool) -> None:
+    spell = structure.to_camel if camel else (lambda name: name)
+    level = {"px": {"value": "0.5", "currency": "USD"}, "qty": "1"}
+    price = {"value": "0.6", "currency": "USD"}
+    value = {spell("market_slug"): "m", "bids": [level], "offers": [], "state": 1,
+             "stats": {spell(name): price if name.endswith("px") else "3" for name in STATS_NAMES},
+             spell("transact_time"): "2024-01-15T10:30:00Z"}
+    data = marketdata._exact(value)  # raises if it is not taken
+    assert data == GENERAL(value, None) and type(data) is m.MarketData
 
 
 @settings(max_examples=500, deadline=None)
@@ -88,27 +124,46 @@ def test_cached_decimals_are_what_decimal_builds(text: str) -> None:
         except ArithmeticError:
             expected = ValueError
         try:
-            got: Any = codec._decimal(text)
+            got: Any = structure.decimal(text)
         except ValueError:
             got = ValueError
         if expected is ValueError:
-            assert got is ValueError and text not in codec._DECIMAL_CACHE
+            assert got is ValueError and text not in structure.DECIMAL_CACHE
         else:
             assert got == expected and str(got) == str(expected) and type(got) is Decimal
 
 
 def test_the_decimal_cache_keeps_spellings_apart_and_stays_bounded() -> None:
-    assert str(codec._decimal("0.50")) == "0.50" and str(codec._decimal("0.5")) == "0.5"
-    for i in range(codec._DECIMAL_CACHE_MAX + 10):
-        codec._decimal(f"{i}.25")
-    assert len(codec._DECIMAL_CACHE) <= codec._DECIMAL_CACHE_MAX
-    long_text = "1" * (codec._DECIMAL_TEXT_MAX + 1)
-    assert codec._decimal(long_text) == Decimal(long_text)
-    assert long_text not in codec._DECIMAL_CACHE
+    assert str(structure.decimal("0.50")) == "0.50" and str(structure.decimal("0.5")) == "0.5"
+    for i in range(structure.DECIMAL_CACHE_MAX + 10):
+        structure.decimal(f"{i}.25")
+    assert len(structure.DECIMAL_CACHE) <= structure.DECIMAL_CACHE_MAX
+    long_text = "1" * (structure.DECIMAL_TEXT_MAX + 1)
+    assert structure.decimal(long_text) == Decimal(long_text)
+    assert long_text not in structure.DECIMAL_CACHE
     for bad in ("NaN", "Infinity", "-inf", "sNaN"):
         with pytest.raises(ValueError):
-            codec._decimal(bad)
-        assert bad not in codec._DECIMAL_CACHE
+            structure.decimal(bad)
+        assert bad not in structure.DECIMAL_CACHE
+
+
+@settings(max_examples=500, deadline=None)
+@given(AMOUNTS)
+def test_cached_amounts_are_what_the_constructor_builds(value: Any) -> None:
+    for _ in range(2):  # the second call may be served from the cache
+        try:
+            got: Any = structure.amount(value)
+        except (TypeError, ValueError) as exc:
+            got = type(exc)
+        if isinstance(value, dict) and got not in (TypeError, ValueError):
+            raw = value.get("value")
+            extra = {structure.to_snake(k): v for k, v in value.items()
+                     if k not in ("value", "currency")}
+            assert got == m.Amount(value=structure.decimal(raw if raw is not None else "0"),
+                                   currency=value.get("currency"), extra=Extra(extra))
+            assert str(got.value) == str(structure.decimal(raw if raw is not None else "0"))
+    assert len(structure.AMOUNT_CACHE) <= structure.DECIMAL_CACHE_MAX
+    assert all(not amount.extra for amount in structure.AMOUNT_CACHE.values())
 
 
 @settings(max_examples=500, deadline=None)
@@ -118,7 +173,7 @@ def test_the_decimal_cache_keeps_spellings_apart_and_stays_bounded() -> None:
     st.datetimes().map(lambda d: " " + d.isoformat() + "z "),
     st.text(max_size=30),
 ))
-def test_datetime_direct_parse_equals_the_tolerant_path(text: str) -> None:
+def test_timestamp_direct_parse_equals_the_tolerant_path(text: str) -> None:
     def run(hook: Any) -> Any:
         try:
             result = hook(text)
@@ -127,64 +182,15 @@ def test_datetime_direct_parse_equals_the_tolerant_path(text: str) -> None:
         assert isinstance(result, datetime) and result.tzinfo is not None
         return result, result.utcoffset()
 
-    assert run(codec._datetime) == run(codec._datetime_tolerant)
+    assert run(structure.timestamp) == run(structure.timestamp_tolerant)
 
 
-# The generated hooks convert str, int, bool, Decimal and enum fields inline;
-# the reference sends every field through its hook.
-INLINE_MODELS = [m.MarketDataLite, m.Trade, m.Order, m.Execution, m.Position, m.Balance,
-                 m.BalanceChange, m.TradeSide, m.MarketMetadata, m.Rfq, m.Quote, m.PendingWithdrawal]
-FIELD_VALUES = st.one_of(SCALARS, st.integers(), st.text(max_size=6), AMOUNTS,
-                         st.sampled_from([1, 2, "ORDER_SIDE_BUY", "MARKET_STATE_OPEN", 99]))
-
-
-@pytest.mark.parametrize("cls", INLINE_MODELS, ids=lambda cls: cls.__name__)
-@settings(max_examples=150, deadline=None)
-@given(data=st.data())
-def test_generated_hooks_with_inline_conversions_equal_the_reference(cls: Any, data: Any) -> None:
-    import attrs
-
-    names = [f.name for f in attrs.fields(cls)]
-    keys = names + [codec._to_camel(name) for name in names] + ["unknown"]
-    value = data.draw(st.dictionaries(st.sampled_from(keys), FIELD_VALUES, max_size=8))
-    fast = codec.converter.get_structure_hook(cls)
-    reference = codec._model_hook(codec.converter, cls, inline=False)
-    assert outcome(fast, value) == outcome(reference, value)
-
-
-# The lazy MarketData parts (exact path or tolerant path) against the eager
-# generated hooks: the same values once built, and a failure exactly when the
-# eager hook fails.
-EAGER_LEVELS = codec.converter.get_structure_hook(tuple[m.BookLevel, ...])
-EAGER_STATS = codec.converter.get_structure_hook(m.MarketStats)
-
-
-def built(lazy: Any, build: Any) -> Any:
-    def hook(value: Any, _: Any) -> Any:
-        result = lazy(value)
-        return build(result) if type(result) is m._Prepared else result
-
-    return hook
-
-
-def succeeds(hook: Any, value: Any) -> Any:
-    try:
-        return ("built", hook(value, None))
-    except Exception:  # noqa: BLE001
-        return ("raised", None)
-
-
-@settings(max_examples=1000, deadline=None)
-@given(LEVELS)
-def test_lazy_levels_equal_the_eager_hook(value: Any) -> None:
-    lazy = succeeds(built(codec._lazy_levels, m._build_levels), value)
-    assert lazy == succeeds(EAGER_LEVELS, value)
-    if lazy[0] == "built":
-        assert type(lazy[1]) is tuple
-
-
-@settings(max_examples=1000, deadline=None)
-@given(STATS)
-def test_lazy_stats_equal_the_eager_hook(value: Any) -> None:
-    lazy = succeeds(built(codec._lazy_stats, m._build_stats), value)
-    assert lazy == succeeds(EAGER_STATS, value)
+def test_a_traceback_through_a_generated_hook_shows_its_source() -> None:
+    with pytest.raises(ValueError) as caught:
+        structure.hook(m.Trade)({"marketSlug": "m", "tradeTime": "not a time"}, None)
+    text = "".join(traceback.format_exception(caught.value))
+    assert 'File "<pmsync generated structure pmsync.models.Trade>"' in text
+    # the generated line that called the field's hook, and the one that named the field
+    assert "v3 = h3(item, t3)" in text
+    assert "raise FieldError(f'{name}.{names[k]}: {exc}') from exc" in text
+    assert "Trade.trade_time: not an RFC 3339 timestamp" in str(caught.value)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmsync import codec
+from pmsync import codec, structure
 from pmsync import models as m
 from pmsync.codec import decode, to_plain, to_snake
 from pmsync.enums import MarketSubscriptionType, OrderSide, PrivateSubscriptionType, WireEnum
@@ -144,10 +144,10 @@ def payload_for(cls: Any, depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
         out: dict[str, Any] = {}
         chosen = draw(st.lists(st.sampled_from(fields), unique=True, max_size=6)) if fields else []
         for field in chosen:
-            key = field.name if draw(st.booleans()) else codec._to_camel(field.name)
+            key = field.name if draw(st.booleans()) else structure.to_camel(field.name)
             out[key] = draw(value_for(field.type, depth))
         for key in draw(st.lists(UNKNOWN_KEYS, unique=True, max_size=2)):
-            out[key if draw(st.booleans()) else codec._to_camel(key)] = draw(JSON_VALUES)
+            out[key if draw(st.booleans()) else structure.to_camel(key)] = draw(JSON_VALUES)
         return out
 
     return build()
@@ -159,13 +159,13 @@ def frames(draw: st.DrawFn) -> tuple[str, dict[str, Any], Any]:
     kind = codec._PAYLOADS[key][0]
     cls = KIND_MODELS[kind]
     if cls is m.RfqEvent:
-        variant = draw(st.sampled_from(codec._RFQ_VARIANTS))
-        content: dict[str, Any] = {variant: draw(payload_for(codec._RfqParts))}
+        variant = draw(st.sampled_from(structure.RFQ_VARIANTS))
+        content: dict[str, Any] = {variant: draw(payload_for(structure.RfqParts))}
         for extra in draw(st.lists(UNKNOWN_KEYS, unique=True, max_size=2)):
             content[extra] = draw(JSON_VALUES)
     else:
         content = draw(payload_for(cls))
-    wire_key = key if draw(st.booleans()) else codec._to_camel(key)
+    wire_key = key if draw(st.booleans()) else structure.to_camel(key)
     return kind, {"requestId": "r", wire_key: content}, cls
 
 
@@ -189,7 +189,7 @@ def same(wire: Any, plain: Any, tp: Any, where: str) -> None:
     elif head is Decimal:
         assert Decimal(plain) == Decimal(str(wire)), where
     elif head is datetime:
-        assert codec._datetime(plain) == codec._datetime(wire), where
+        assert structure.timestamp(plain) == structure.timestamp(wire), where
     else:
         assert plain == wire, where
 
@@ -220,8 +220,8 @@ def test_to_plain_keeps_every_key_sent_at_every_level(case: tuple[str, dict[str,
         if cls is m.RfqEvent:
             (variant, body), *others = content.items()
             assert plain["variant"] == to_snake(variant)
-            contains(body, plain, codec._RfqParts, kind)
-            contains(dict(others), plain, codec._RfqParts, kind)
+            contains(body, plain, structure.RfqParts, kind)
+            contains(dict(others), plain, structure.RfqParts, kind)
         else:
             contains(content, plain, cls, kind)
 

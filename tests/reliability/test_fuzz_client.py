@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from websockets.sync.server import ServerConnection, serve
 
 import pmsync
-from pmsync import codec
+from pmsync import codec, structure
 from pmsync import models as m
 from pmsync.client import CALLBACKS, KIND_CALLBACKS, MAX_MESSAGE_SIZE
 from pmsync.errors import DecodeError, PmsyncError
@@ -170,7 +170,7 @@ PAYLOAD_KEYS = sorted(codec._PAYLOAD_KEYS)
 def _model_fields(cls: Any) -> list[str]:
     names = []
     for f in attrs.fields(cls):
-        names += [f.name, codec._to_camel(f.name)]
+        names += [f.name, structure.to_camel(f.name)]
     return names
 
 

@@ -1,9 +1,10 @@
-"""Lazily built nested parts of MarketData (issue 6): ``bids``, ``offers`` and
-``stats`` are validated by ``decode`` and built on first access, invisibly."""
+"""MarketData as decoded: equal to one built by its constructor, frozen, failing
+exactly when the generated hooks of its parts fail; the book cache over it."""
 
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 from decimal import Decimal
 from typing import Any
@@ -51,29 +52,6 @@ def eager(data: m.MarketData) -> m.MarketData:
     )
 
 
-def is_pending(data: m.MarketData, name: str) -> bool:
-    raw = m.MarketData.__dict__[name]
-    assert isinstance(raw, m._LazyField)
-    return type(raw.raw_get(data, m.MarketData)) is m._Prepared
-
-
-@pytest.mark.parametrize("dialect", ["camel", "snake"])
-def test_parts_are_pending_until_read_and_equal_to_eager(dialect: str) -> None:
-    text = CAMEL_EXAMPLES[0] if dialect == "camel" else snake_text(CAMEL_EXAMPLES[0], "markets")
-    data = fresh(text)
-    assert all(is_pending(data, name) for name in ("bids", "offers", "stats"))
-    # best bid/ask do not build the levels
-    assert data.best_bid == Decimal("0.54") and data.best_ask == Decimal("0.56")
-    assert is_pending(data, "bids") and is_pending(data, "offers")
-    reference = eager(fresh(text))
-    assert data == reference and reference == data
-    assert hash(data) == hash(reference)
-    assert not any(is_pending(data, name) for name in ("bids", "offers", "stats"))
-    assert type(data.bids) is tuple and all(type(lv) is m.BookLevel for lv in data.bids)
-    assert type(data.stats) is m.MarketStats
-    assert type(data.bids[0].px) is m.Amount and type(data.bids[0].qty) is Decimal
-
-
 def test_repr_asdict_to_plain_evolve_pickle_copy_match_eager() -> None:
     reference = eager(fresh())
     assert repr(fresh()) == repr(reference)
@@ -90,7 +68,7 @@ def test_repr_asdict_to_plain_evolve_pickle_copy_match_eager() -> None:
     ]
 
 
-def test_frozen_before_and_after_first_access() -> None:
+def test_decoded_market_data_is_frozen() -> None:
     data = fresh()
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         data.bids = ()  # type: ignore[misc]
@@ -98,16 +76,24 @@ def test_frozen_before_and_after_first_access() -> None:
         data.stats = None  # type: ignore[misc]
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         del data.offers  # type: ignore[misc]
-    assert data.bids == eager(fresh()).bids
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        data.bids = ()  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("dialect", ["camel", "snake"])
+def test_decoded_parts_equal_eagerly_built_ones(dialect: str) -> None:
+    text = CAMEL_EXAMPLES[0] if dialect == "camel" else snake_text(CAMEL_EXAMPLES[0], "markets")
+    data = fresh(text)
+    assert data.best_bid == Decimal("0.54") and data.best_ask == Decimal("0.56")
+    reference = eager(fresh(text))
+    assert data == reference and hash(data) == hash(reference)
+    assert type(data.bids) is tuple and all(type(lv) is m.BookLevel for lv in data.bids)
+    assert type(data.stats) is m.MarketStats
+    assert type(data.bids[0].px) is m.Amount and type(data.bids[0].qty) is Decimal
 
 
 def test_the_constructor_still_works_eagerly() -> None:
     level = m.BookLevel(px=m.Amount(value=Decimal("1")), qty=Decimal("2"))
     data = m.MarketData(market_slug="a", bids=(level,))
     assert data.bids == (level,) and data.best_bid == Decimal("1") and data.best_ask is None
-    assert not is_pending(data, "bids")
 
 
 def test_empty_and_null_parts() -> None:
@@ -171,7 +157,7 @@ def _outcome(hook: Any, value: Any) -> Any:
 @pytest.mark.parametrize("levels", GOOD_LEVELS + BAD_LEVELS)
 def test_levels_fail_exactly_when_eager_fails(levels: Any) -> None:
     eager_result = _outcome(EAGER_LEVELS, levels)
-    text = codec._dumps({"marketData": {"bids": levels, "offers": levels}})
+    text = json.dumps({"marketData": {"bids": levels, "offers": levels}})
     if eager_result[0] == "error":
         with pytest.raises(DecodeError, match="MarketData.bids"):
             decode(text, "markets")
@@ -185,7 +171,7 @@ def test_levels_fail_exactly_when_eager_fails(levels: Any) -> None:
 @pytest.mark.parametrize("stats", GOOD_STATS + BAD_STATS)
 def test_stats_fail_exactly_when_eager_fails(stats: Any) -> None:
     eager_result = _outcome(EAGER_STATS, stats)
-    text = codec._dumps({"market_data": {"stats": stats}})
+    text = json.dumps({"market_data": {"stats": stats}})
     if eager_result[0] == "error":
         with pytest.raises(DecodeError, match="MarketData.stats"):
             decode(text, "markets")
@@ -197,14 +183,13 @@ def test_stats_fail_exactly_when_eager_fails(stats: Any) -> None:
 
 def test_book_cache_builds_sorted_book_on_request() -> None:
     cache = BookCache()
-    text = codec._dumps({"marketData": {
+    text = json.dumps({"marketData": {
         "marketSlug": "s",
         "bids": [{"px": {"value": "0.1"}}, {"px": {"value": "0.3"}}],
         "offers": [{"px": {"value": "0.9"}}, {"px": {"value": "0.6"}}],
     }})
     data = fresh(text)
     cache.update_full(data)
-    assert is_pending(data, "bids")  # nothing built until asked
     book = cache.get("s")
     assert book is not None and book.full
     assert [lv.px.value for lv in book.bids] == [Decimal("0.3"), Decimal("0.1")]  # type: ignore[union-attr]
@@ -227,8 +212,8 @@ def test_book_cache_builds_sorted_book_on_request() -> None:
 
 
 def test_a_plain_list_given_by_a_user_is_kept_as_given() -> None:
-    # Only the codec's own prepared parts are built lazily; a model a user makes
-    # (in a test, say) with lists instead of tuples reads back what was given.
+    # A model a user makes (in a test, say) with lists instead of tuples reads
+    # back what was given.
     levels: Any = [m.BookLevel(px=m.Amount(value=Decimal("0.5")), qty=Decimal("1"))]
     empty: Any = []
     data = m.MarketData(market_slug="x", bids=levels, offers=empty)

@@ -1,0 +1,117 @@
+"""The one fast path of the codec: a market-data payload of the documented shape.
+
+Market data is the bulk of a market stream. :func:`market_data` reads a payload
+whose keys are those of the model in one dialect (WIRE.md §6), at every level
+(levels of exactly ``px`` and ``qty``, stats of all five fields), with the same
+scalar hooks as the generated one (:mod:`pmsync.structure`), without its key
+loop. Anything else, a ``null`` anywhere, and every error go to the generated
+hook, which is the reference: both give the same object, or the same error
+(``tests/core/test_fast_paths.py`` checks this with Hypothesis).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import models as m
+from .enums import MarketState
+from .extra import EMPTY
+from .structure import AMOUNT_CACHE, DECIMAL_CACHE, amount, decimal, hook, timestamp, to_camel
+
+__all__ = ["market_data"]
+
+_general = hook(m.MarketData)
+_new = object.__new__
+_state = MarketState.__dict__["_wire_table"].get
+# The caches of structure.amount and structure.decimal, read first: what those
+# functions return for a cached text, without the call.
+_amount_cached = AMOUNT_CACHE.get
+_decimal_cached = DECIMAL_CACHE.get
+
+
+def _setters(cls: type[Any], *names: str) -> tuple[Any, ...]:
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+_LEVEL = _setters(m.BookLevel, "px", "qty", "extra")
+_STATS_NAMES = ("last_trade_px", "shares_traded", "open_interest", "high_px", "low_px")
+_STATS = _setters(m.MarketStats, *_STATS_NAMES, "extra")
+_MD_NAMES = ("market_slug", "bids", "offers", "state", "stats", "transact_time")
+_MD = _setters(m.MarketData, *_MD_NAMES, "extra")
+#: A model's keys in each dialect: (snake set, snake names, camel set, camel names).
+_MD_KEYS = (frozenset(_MD_NAMES), _MD_NAMES, frozenset(map(to_camel, _MD_NAMES)),
+            tuple(map(to_camel, _MD_NAMES)))
+_STATS_KEYS = (frozenset(_STATS_NAMES), _STATS_NAMES, frozenset(map(to_camel, _STATS_NAMES)),
+               tuple(map(to_camel, _STATS_NAMES)))
+
+
+def _names(value: dict[str, Any], spellings: tuple[Any, ...]) -> tuple[str, ...]:
+    """The names of ``value``'s keys when they are exactly a model's in one dialect."""
+    keys = value.keys()
+    if keys == spellings[0]:
+        return spellings[1]  # type: ignore[no-any-return]
+    if keys == spellings[2]:
+        return spellings[3]  # type: ignore[no-any-return]
+    raise _NotExact
+
+
+class _NotExact(Exception):
+    """The payload is not of the documented shape: the generated hook decides."""
+
+
+def _levels(value: Any) -> tuple[m.BookLevel, ...]:
+    if type(value) is not list:
+        raise _NotExact
+    set_px, set_qty, set_extra = _LEVEL
+    levels = []
+    for item in value:
+        px = item["px"]
+        qty = item["qty"]
+        if len(item) != 2 or len(px) != 2 or qty is None:
+            raise _NotExact
+        level = _new(m.BookLevel)
+        set_px(level, _amount_cached((px["value"], px["currency"])) or amount(px))
+        set_qty(level, _decimal_cached(qty) or decimal(qty))
+        set_extra(level, EMPTY)
+        levels.append(level)
+    return tuple(levels)
+
+
+def _stats(value: Any) -> m.MarketStats:
+    names = _names(value, _STATS_KEYS)
+    stats = _new(m.MarketStats)
+    _STATS[0](stats, amount(value[names[0]]))
+    _STATS[1](stats, _decimal_cached(value[names[1]]) or decimal(value[names[1]]))
+    _STATS[2](stats, _decimal_cached(value[names[2]]) or decimal(value[names[2]]))
+    _STATS[3](stats, amount(value[names[3]]))
+    _STATS[4](stats, amount(value[names[4]]))
+    _STATS[5](stats, EMPTY)
+    return stats
+
+
+def _exact(value: Any) -> m.MarketData:
+    """The MarketData of a payload of the documented shape; raises otherwise."""
+    names = _names(value, _MD_KEYS)
+    slug, state = value[names[0]], value[names[3]]
+    if type(slug) is not str or (type(state) is not int and type(state) is not str):
+        raise _NotExact
+    data = _new(m.MarketData)
+    _MD[0](data, slug)
+    _MD[1](data, _levels(value[names[1]]))
+    _MD[2](data, _levels(value[names[2]]))
+    _MD[3](data, _state(state, state))
+    _MD[4](data, _stats(value[names[4]]))
+    _MD[5](data, timestamp(value[names[5]]))
+    _MD[6](data, EMPTY)
+    return data
+
+
+def market_data(value: Any, _: Any = None) -> m.MarketData:
+    """Structure a market-data payload: the documented shape directly, anything
+    else (and every error) by the generated hook."""
+    if type(value) is dict:
+        try:
+            return _exact(value)
+        except Exception:  # noqa: BLE001 - the generated hook decides, and names the error
+            pass
+    return _general(value, None)  # type: ignore[no-any-return]
