@@ -478,6 +478,9 @@ class RfqParts:
 
 _rfq_parts = hook(RfqParts)
 _RFQ_PART_NAMES = tuple(f.name for f in attrs.fields(RfqParts) if f.name != "extra")
+#: Names an RfqEvent already uses: a key beside the variant that has one of
+#: them (or one of the variant's own unknown keys) is kept as ``rfq_event.NAME``.
+_RFQ_TAKEN = frozenset(_RFQ_PART_NAMES) | {"variant", "extra"}
 
 
 def rfq_event(value: Any, _: Any = None) -> m.RfqEvent:
@@ -495,7 +498,10 @@ def rfq_event(value: Any, _: Any = None) -> m.RfqEvent:
     extra = dict(parts.extra)
     for other, item in body.items():
         if other != key:  # the body's other keys, kept too
-            extra.setdefault(to_snake(other), item)
+            name = to_snake(other)
+            if name in extra or name in _RFQ_TAKEN:  # the variant has a field of that name
+                name = f"rfq_event.{name}"
+            extra[name] = item
     fields = {name: getattr(parts, name) for name in _RFQ_PART_NAMES}
     return m.RfqEvent(variant=variant, extra=Extra.adopt(extra) if extra else EMPTY, **fields)
 

@@ -12,7 +12,7 @@ from typing import Any, Union, get_args, get_origin
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pmsync import codec, structure
@@ -206,6 +206,10 @@ def contains(wire: dict[str, Any], plain: dict[str, Any], cls: Any, where: str) 
 
 @settings(max_examples=400, deadline=None)
 @given(frames())
+@example(  # the same unknown key beside the variant and inside it: both kept
+    ("rfq_event", {"requestId": "r", "rfqEvent": {"rfq_created": {"zza": None}, "zza": []}},
+     m.RfqEvent)
+)
 def test_to_plain_keeps_every_key_sent_at_every_level(case: tuple[str, dict[str, Any], Any]) -> None:
     kind, frame, cls = case
     for backend in ("json", "orjson") if codec._orjson_module is not None else ("json",):
@@ -221,7 +225,14 @@ def test_to_plain_keeps_every_key_sent_at_every_level(case: tuple[str, dict[str,
             (variant, body), *others = content.items()
             assert plain["variant"] == to_snake(variant)
             contains(body, plain, structure.RfqParts, kind)
-            contains(dict(others), plain, structure.RfqParts, kind)
+            # A key beside the variant whose name the event already uses keeps
+            # its value under "rfq_event.NAME".
+            taken = {to_snake(k) for k in body} | {f.name for f in attrs.fields(m.RfqEvent)}
+            for key, value in others:
+                name = to_snake(key)
+                shown = f"rfq_event.{name}" if name in taken else name
+                assert shown in plain, f"{kind}: {key!r} missing from to_plain's output"
+                same(value, plain[shown], None, f"{kind}.{shown}")
         else:
             contains(content, plain, cls, kind)
 
