@@ -206,7 +206,7 @@ class Exchange:
         return payload
 
     def order_payload(self, order: Order) -> dict[str, Any]:
-        """An Order object (WIRE.md §6 field list)."""
+        """An Order object (the official SDK's field list)."""
         out: dict[str, Any] = {
             "id": order.id,
             "market_slug": order.market_slug,

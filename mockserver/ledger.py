@@ -41,7 +41,7 @@ DEFAULT_MARKETS: tuple[str, ...] = (
     "us-recession-2026",
 )
 
-#: Every market state name of WIRE.md §7 and the official SDK.
+#: Every market state name of the official SDK.
 MARKET_STATES: tuple[str, ...] = (
     "MARKET_STATE_OPEN",
     "MARKET_STATE_CLOSED",

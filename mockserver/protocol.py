@@ -1,7 +1,8 @@
 """Wire protocol of the mock server: request parsing and dialect rendering.
 
-Independent of ``pmsync``: this module reads WIRE.md on its own terms, so the
-mock checks the client instead of agreeing with it.
+Independent of ``pmsync``: this module reads the protocol (docs/protocol.md and
+the reference pages) on its own terms, so the mock checks the client instead of
+agreeing with it.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ __all__ = [
     "subscription_type_name",
 ]
 
-#: The two JSON spellings the server reads and writes (WIRE.md §3).
+#: The two JSON spellings the server reads and writes (docs/protocol.md, Two spellings).
 DIALECTS = ("snake", "camel")
-#: Most market slugs one subscribe request may carry (WIRE.md §4).
+#: Most market slugs one subscribe request may carry (docs/protocol.md, Requests).
 MAX_SLUGS = 100
 
 #: Subscription types per endpoint: wire name → number (``None``: no published number).
@@ -44,10 +45,10 @@ def _numbered(*names: str) -> dict[str, int]:
     return {name: number for number, name in enumerate(names, start=1)}
 
 
-#: Enum names rendered as numbers in the snake dialect. WIRE.md publishes
+#: Enum names rendered as numbers in the snake dialect. The reference publishes
 #: ``MARKET_STATE_OPEN`` = 1 and ``LEDGER_ENTRY_TYPE_ORDER_EXECUTION`` = 1; the
 #: reference pages' snake examples also carry numbers for the order side and
-#: type, the order state and the execution type (WIRE.md §7), whose members the
+#: type, the order state and the execution type, whose members the
 #: mock numbers from 1 in their documented order (the proto convention; 0 is
 #: unspecified): ``"side": 1`` is a buy, ``"type": 1`` a limit order. A client
 #: keeps a number it does not know as the raw integer. Other enums go by name.

@@ -1,4 +1,4 @@
-"""The mock's own table of subscription types (WIRE.md §4-§6).
+"""The mock's own table of subscription types (docs/protocol.md).
 
 Independent of ``pmsync``, which keeps its own table
 (``pmsync.subscription_types``): a test checks that the two agree. The

@@ -1,4 +1,4 @@
-"""Ed25519 handshake authentication (WIRE.md §2).
+"""Ed25519 handshake authentication (docs/protocol.md, Handshake).
 
 The secret key never appears in a ``repr``, ``str``, log line or exception
 message; neither does a signature.

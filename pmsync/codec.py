@@ -1,4 +1,4 @@
-"""Text ⇄ typed messages, in both JSON dialects (WIRE.md §3, §4, §6). No I/O.
+"""Text ⇄ typed messages, in both JSON dialects (docs/protocol.md). No I/O.
 
 :func:`decode` turns one frame into an :class:`Event`; it reads the snake and
 camel dialects and any mix of them, and the legacy payload spellings. It raises
@@ -388,7 +388,7 @@ def encode_subscribe(
     dialect: str = "snake",
     debounced: bool = False,
 ) -> str:
-    """A subscribe request (WIRE.md §4) in ``dialect``.
+    """A subscribe request (docs/protocol.md, Requests) in ``dialect``.
 
     Snake: numbers for the subscription type where one is known (RFQ goes by
     name). Camel: names. Empty or absent ``market_slugs`` are left out.

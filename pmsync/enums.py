@@ -1,7 +1,7 @@
-"""Wire enums (WIRE.md §5, §7).
+"""Wire enums (docs/protocol.md, Two spellings; closed sets as in the official SDK).
 
 Every member's value is its wire name (``"ORDER_SIDE_BUY"``); ``.number`` is its
-proto number where WIRE.md publishes one, else ``None``. Decoding never fails on
+proto number where the reference publishes one, else ``None``. Decoding never fails on
 an unknown number or name: :meth:`WireEnum.from_wire` returns the raw value.
 """
 

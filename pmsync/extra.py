@@ -1,4 +1,4 @@
-"""The fields a model does not know, kept read-only (WIRE.md §3: keep, never drop).
+"""The fields a model does not know, kept read-only (keep, never drop).
 
 Every model of :mod:`pmsync.models` has an ``extra`` attribute: an :class:`Extra`
 mapping of the fields the server sent that this version of pmsync does not

@@ -1,7 +1,7 @@
 """The one fast path of the codec: a market-data payload of the documented shape.
 
 Market data is the bulk of a market stream. :func:`market_data` reads a payload
-whose keys are those of the model in one dialect (WIRE.md §6), at every level
+whose keys are those of the model in one dialect (docs/protocol.md, Responses), at every level
 (levels of exactly ``px`` and ``qty``, stats of all five fields), with the same
 scalar hooks as the generated one (:mod:`pmsync.structure`), without its key
 loop. Anything else, a ``null`` anywhere, and every error go to the generated

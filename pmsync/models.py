@@ -1,4 +1,4 @@
-"""Typed, immutable models of every payload of the API (WIRE.md §6).
+"""Typed, immutable models of every payload of the API (docs/protocol.md, Responses).
 
 Frozen, slotted attrs classes. Field names are the snake_case wire names. Every
 field is optional on the wire, so every field defaults to ``None`` (lists to

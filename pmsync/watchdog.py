@@ -1,7 +1,7 @@
 """When is a quiet connection dead? The heartbeat watchdog's policy. No I/O.
 
 The server heartbeats every few seconds, but the interval is not published
-(WIRE.md §8), so the adaptive policy learns it from the heartbeats it sees:
+(docs/protocol.md, Responses), so the adaptive policy learns it from the heartbeats it sees:
 
 - **Before the interval is known** (fewer than two heartbeats seen on this
   connection) it assumes none. Every frame is life, our keep-alive pings'
