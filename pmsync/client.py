@@ -406,6 +406,9 @@ class _Client(Subscribing, Dispatcher, StrictAttributes):
         lifecycle = self._lifecycle
         if lifecycle.cause in (Cause.FATAL, Cause.EXHAUSTED, Cause.CALLBACK):
             assert lifecycle.error is not None
+            conn = self._conn
+            if conn is not None:
+                conn.close()  # the reader and pinger are ending: join them (not our own thread)
             raise lifecycle.error
 
     def messages(self, timeout: float | None = None, *, errors: bool = False) -> Iterator[Event]:

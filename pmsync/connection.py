@@ -268,6 +268,9 @@ class Connection:
             ws.abort()
         pinger = self._pinger
         if pinger is not None and pinger is not current:
+            pinger.join(timeout / 2)
+            if pinger.is_alive() and (ws := self._ws) is not None:
+                ws.abort()  # a ping blocked in a write returns at once
             pinger.join()
         if reader is None or reader is not current:
             self._teardown()

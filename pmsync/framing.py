@@ -8,14 +8,22 @@ bytes read from that socket (plain or ``ssl.SSLSocket``) into frames and the
 frames we send into bytes. It answers pings, runs the close handshake and
 bounds the size of a message; nothing here parses a frame by hand.
 
-:class:`Wire` holds the socket, the protocol and the one lock that keeps the
-protocol consistent: writes come from any thread (subscribe, the pinger,
-close), reads only from the connection's reader thread (``Connection._read``),
-which hands each chunk to :meth:`Wire.feed` and handles the frames it returns.
+:class:`Wire` holds the socket and the protocol. Reads come only from the
+connection's reader thread (``Connection._read``), which hands each chunk to
+:meth:`Wire.feed` and handles the frames it returns; writes come from any
+thread (subscribe, the pinger, close, the reader's own pongs). Two locks keep
+them apart: a short one around the protocol's state, never held during socket
+I/O, and a write lock held while bytes go to the socket. The protocol's
+outgoing bytes wait in one FIFO that whoever holds the write lock drains, so
+they leave whole and in order, and the reader never waits for another
+thread's write: it only tries the write lock, and the writer that holds it
+sends the reader's pong too. A write that fails (or times out half-way) breaks
+the wire: the socket is shut down, the reader sees the end and reconnects.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import socket
 import threading
@@ -60,13 +68,12 @@ class Wire:
     fails the connection on a message over ``size_bound`` bytes (default
     :data:`SIZE_BOUND`).
 
-    Every ``send_*`` method and :meth:`feed` take :attr:`lock`, so the
-    protocol's outgoing bytes leave in the order they were produced and whole;
-    they raise ``OSError`` when the socket fails and
+    The ``send_*`` methods and :meth:`ping` raise ``OSError`` when the socket
+    fails (or failed before: the wire is then :attr:`broken`) and
     ``websockets.exceptions.InvalidState`` once a close frame went out.
     """
 
-    __slots__ = ("ws", "sock", "protocol", "lock")
+    __slots__ = ("ws", "sock", "protocol", "_state_lock", "_write_lock", "_out", "broken")
 
     def __init__(self, ws: Any, size_bound: int | None = None) -> None:
         self.ws = ws
@@ -78,7 +85,11 @@ class Wire:
             logger=FRAME_LOG,
         )
         self.protocol.debug = FRAME_LOG.level == logging.DEBUG
-        self.lock = threading.Lock()
+        self._state_lock = threading.Lock()  # the protocol's state; never held during I/O
+        self._write_lock = threading.Lock()  # held while bytes go to the socket
+        self._out: collections.deque[bytes] = collections.deque()  # bytes not yet written
+        #: The write error that broke the wire, if one did.
+        self.broken: OSError | None = None
 
     def settimeout(self, timeout: float | None) -> None:
         """The socket timeout of the next reads (the heartbeat watchdog's)."""
@@ -86,45 +97,60 @@ class Wire:
 
     def feed(self, data: bytes) -> list[Frame]:
         """Give the protocol bytes read from the socket (``b""``: end of stream),
-        write what it answers (pongs, the close echo), return the frames it cut.
+        send what it answers (pongs, the close echo), return the frames it cut.
 
-        Reader thread only. Fragments come as they arrived (the first with its
-        opcode and ``fin`` false, then ``Opcode.CONT`` frames); after the frames,
-        :meth:`failure` says whether the protocol gave up on the connection.
+        Reader thread only; never waits for another thread's write, and a failed
+        write of its own does not lose the frames (the wire is then broken, and
+        the next read ends). Fragments come as they arrived (the first with its
+        opcode and ``fin`` false, then ``Opcode.CONT`` frames); after the
+        frames, :meth:`failure` says whether the protocol gave up on the connection.
         """
         protocol = self.protocol
-        with self.lock:
+        with self._state_lock:
             if data:
                 protocol.receive_data(data)
             else:
                 protocol.receive_eof()
-            self._flush()
-        return protocol.events_received()  # type: ignore[return-value]  # after the handshake: frames only
+            self._take()
+            frames = protocol.events_received()
+        if self._out:
+            try:
+                self._drain(block=False)
+            except OSError:
+                pass  # broken: the socket is shut down, the next read ends
+        return frames  # type: ignore[return-value]  # after the handshake: frames only
 
     def failure(self) -> Exception | None:
         """Why the protocol failed the connection (bad frame, too big, early end), if it did."""
         return self.protocol.parser_exc
 
     def send_text(self, frames: list[str]) -> None:
-        """Send text frames in order (any thread)."""
+        """Send text frames in order (any thread but the reader's callbacks'
+        own writes may wait here for a write in progress)."""
         protocol = self.protocol
-        with self.lock:
+        with self._state_lock:
             for frame in frames:
                 protocol.send_text(frame.encode())
-            self._flush()
+            self._take()
+        self._drain(block=True)
 
     def ping(self) -> None:
         """Send an empty ping (any thread)."""
-        with self.lock:
+        with self._state_lock:
             self.protocol.send_ping(b"")
-            self._flush()
+            self._take()
+        self._drain(block=True)
 
     def send_close(self, code: int = 1000, reason: str = "") -> None:
-        """Start the close handshake, unless it has started (any thread)."""
-        with self.lock:
-            if self.protocol.state is _OPEN:
-                self.protocol.send_close(code, reason)
-                self._flush()
+        """Start the close handshake, unless it has started (any thread). Never
+        waits for a write in progress: the close frame then goes after it, or
+        not at all if the wire breaks."""
+        with self._state_lock:
+            if self.protocol.state is not _OPEN:
+                return
+            self.protocol.send_close(code, reason)
+            self._take()
+        self._drain(block=False)
 
     def close_received(self) -> tuple[int | None, str]:
         """The code (``None`` if the server's close frame had none) and reason
@@ -135,22 +161,43 @@ class Wire:
         return int(close.code), close.reason
 
     def abort(self) -> None:
-        """Shut the socket down both ways: a blocked read returns at once."""
+        """Shut the socket down both ways: a blocked read or write returns at once."""
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
 
     def shutdown(self) -> None:
-        """Close the socket (websocket-client's ``shutdown``)."""
+        """Shut the socket down (waking any thread blocked on it), then close it."""
+        self.abort()
         self.ws.shutdown()
 
-    def _flush(self) -> None:
-        # Under the lock. An empty chunk is the protocol's end-of-stream mark:
-        # the socket is closed by shutdown() anyway.
-        writes = self.protocol.data_to_send()
-        if writes:
-            data = writes[0] if len(writes) == 1 else b"".join(writes)
-            if data:
-                self.sock.sendall(data)
+    def _take(self) -> None:
+        # Under the state lock: the protocol's outgoing bytes join the FIFO in
+        # the order it produced them. An empty chunk is the protocol's
+        # end-of-stream mark: the socket is closed by shutdown() anyway.
+        for chunk in self.protocol.data_to_send():
+            if chunk:
+                self._out.append(chunk)
 
+    def _drain(self, block: bool) -> None:
+        """Write the FIFO. Without ``block``, leave it to the thread that holds
+        the write lock: it checks the FIFO again after letting go."""
+        out = self._out
+        while out:
+            if self.broken is not None:
+                raise self.broken
+            if not self._write_lock.acquire(blocking=block):
+                return
+            try:
+                while out:
+                    data = b"".join([out.popleft() for _ in range(len(out))])
+                    try:
+                        self.sock.sendall(data)
+                    except OSError as exc:  # a timeout too: part of a frame may be out
+                        self.broken = exc
+                        out.clear()
+                        self.abort()
+                        raise
+            finally:
+                self._write_lock.release()
