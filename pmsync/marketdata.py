@@ -4,7 +4,8 @@ Market data is the bulk of a market stream. :func:`market_data` reads a payload
 whose keys are those of the model in one dialect (WIRE.md §6), at every level
 (levels of exactly ``px`` and ``qty``, stats of all five fields), with the same
 scalar hooks as the generated one (:mod:`pmsync.structure`), without its key
-loop, and serves repeated levels from :data:`LEVEL_CACHE`. Anything else, a
+loop, and serves repeated levels and stats from :data:`LEVEL_CACHE` and
+:data:`STATS_CACHE`. Anything else, a
 ``null`` anywhere, and every error go to the generated hook, which is the
 reference: both give the same object, or the same error
 (``tests/core/test_fast_paths.py`` checks this with Hypothesis).
@@ -113,15 +114,38 @@ def _level(px: Any, qty: Any, key: tuple[Any, Any, Any]) -> m.BookLevel:
     return level
 
 
+# Stats by their texts, as levels: a market's statistics change on trades, and
+# books come far more often, so most books carry the stats of the one before.
+# Only stats of plain texts (prices of exactly value and currency) are cached.
+STATS_CACHE: dict[tuple[Any, ...], m.MarketStats] = {}
+_stats_cached = STATS_CACHE.get
+
+
 def _stats(value: Any) -> m.MarketStats:
     names = _names(value, _STATS_KEYS)
+    last, traded, interest = value[names[0]], value[names[1]], value[names[2]]
+    high, low = value[names[3]], value[names[4]]
+    key = None
+    if (type(last) is dict and type(high) is dict and type(low) is dict
+            and len(last) == 2 and len(high) == 2 and len(low) == 2):
+        key = (last["value"], last["currency"], traded, interest, high["value"],
+               high["currency"], low["value"], low["currency"])
+        cached = _stats_cached(key)
+        if cached is not None:
+            return cached
     stats = _new(m.MarketStats)
-    _STATS[0](stats, amount(value[names[0]]))
-    _STATS[1](stats, _decimal_cached(value[names[1]]) or decimal(value[names[1]]))
-    _STATS[2](stats, _decimal_cached(value[names[2]]) or decimal(value[names[2]]))
-    _STATS[3](stats, amount(value[names[3]]))
-    _STATS[4](stats, amount(value[names[4]]))
+    _STATS[0](stats, amount(last))
+    _STATS[1](stats, _decimal_cached(traded) or decimal(traded))
+    _STATS[2](stats, _decimal_cached(interest) or decimal(interest))
+    _STATS[3](stats, amount(high))
+    _STATS[4](stats, amount(low))
     _STATS[5](stats, EMPTY)
+    # The amounts have no unknown fields (exactly value and currency, or a key error above).
+    if key is not None and all(type(text) is str and len(text) <= DECIMAL_TEXT_MAX
+                               for text in (key[0], traded, interest, key[4], key[6])):
+        if len(STATS_CACHE) >= LEVEL_CACHE_MAX:
+            STATS_CACHE.clear()
+        STATS_CACHE[key] = stats
     return stats
 
 

@@ -91,6 +91,7 @@ def outcome(hook: Any, value: Any) -> Any:
 
 
 GENERAL = structure.hook(m.MarketData)
+STATS_GENERAL = structure.hook(m.MarketStats)
 
 
 @settings(max_examples=1500, deadline=None)
@@ -98,7 +99,17 @@ GENERAL = structure.hook(m.MarketData)
                  st.fixed_dictionaries({}, optional={
                      name: SCALARS for name in MD_NAMES + tuple(map(structure.to_camel, MD_NAMES))})))
 def test_market_data_fast_path_equals_the_generated_hook(value: Any) -> None:
-    assert outcome(marketdata.market_data, value) == outcome(GENERAL, value)
+    for _ in range(2):  # the second pass is served from the level and stats caches
+        assert outcome(marketdata.market_data, value) == outcome(GENERAL, value)
+    assert len(marketdata.STATS_CACHE) <= marketdata.LEVEL_CACHE_MAX
+    # the newest entries are what the generated hook builds of their texts
+    for key, stats in list(marketdata.STATS_CACHE.items())[-5:]:
+        texts = {"last_trade_px": {"value": key[0], "currency": key[1]}, "shares_traded": key[2],
+                 "open_interest": key[3], "high_px": {"value": key[4], "currency": key[5]},
+                 "low_px": {"value": key[6], "currency": key[7]}}
+        assert repr(STATS_GENERAL(texts, None)) == repr(stats)
+        last, high, low = stats.last_trade_px, stats.high_px, stats.low_px
+        assert not (stats.extra or last.extra or high.extra or low.extra)
 
 
 @pytest.mark.parametrize("camel", [False, True])
