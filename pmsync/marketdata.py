@@ -5,10 +5,9 @@ whose keys are those of the model in one dialect (WIRE.md §6), at every level
 (levels of exactly ``px`` and ``qty``, stats of all five fields), with the same
 scalar hooks as the generated one (:mod:`pmsync.structure`), without its key
 loop, and serves repeated levels and stats from :data:`LEVEL_CACHE` and
-:data:`STATS_CACHE`. Anything else, a
-``null`` anywhere, and every error go to the generated hook, which is the
-reference: both give the same object, or the same error
-(``tests/core/test_fast_paths.py`` checks this with Hypothesis).
+:data:`STATS_CACHE`. Anything else, a ``null`` anywhere, and every error go to
+the generated hook, which is the reference: both give the same object, or the
+same error (``tests/core/test_fast_paths.py`` checks this with Hypothesis).
 """
 
 from __future__ import annotations
