@@ -134,22 +134,12 @@ _set_value, _set_currency, _set_extra = (
 
 def amount(value: Any, _: Any = None) -> m.Amount:
     """An :class:`~pmsync.models.Amount`; a bare number is tolerated, a missing value is 0."""
-    if type(value) is dict and len(value) == 2:
-        # The usual case, {"value": text, "currency": text}, from the cache. Only
-        # plain texts are cached; a key error (other keys) or an unhashable
-        # value takes the general path below.
-        try:
-            cached = _amount_cached((value["value"], value["currency"]))
-        except (KeyError, TypeError):
-            cached = None
-        if cached is not None:
-            return cached
-    elif type(value) is not dict and not isinstance(value, dict):
+    if type(value) is not dict and not isinstance(value, dict):
         return m.Amount(value=decimal(value))
     raw: Any = value.get("value")
     currency: Any = value.get("currency")
     plain = type(raw) is str and (currency is None or type(currency) is str)
-    if plain and len(value) == 1:
+    if plain and (len(value) == 1 or (len(value) == 2 and "currency" in value)):
         cached = _amount_cached((raw, currency))
         if cached is not None:
             return cached
