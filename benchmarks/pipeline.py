@@ -20,6 +20,13 @@ chunks, served from a read buffer), and the official SDK's transport,
 
 Each figure is the best of 5 passes over N frames; the differences between
 rows are the cost of each stage.
+
+Then the whole path (framing to callback, every level read) against the SDK's
+stack on three other streams: the mix (70 % market data, 20 % lite, 8 % trade,
+2 % heartbeat; only market data has a callback, on both sides), and two
+:mod:`benchmarks.varied` streams of 50 markets whose levels change (``delta``:
+one level per book; ``random``: every level new), because the blast frames
+repeat one book and so flatter any cache keyed by text.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from pmsync.framing import Wire
 
 from . import clients
 from .blast import frames, texts
+from .varied import varied_chunks
 from .common import save, table
 
 
@@ -128,7 +136,8 @@ def _pass(chunks: list[bytes], n: int, stage: str) -> float:
     return time.perf_counter() - start
 
 
-def _sdk_like_pass(chunks: list[bytes], n: int, every_level: bool = False) -> float:
+def _sdk_like_pass(chunks: list[bytes], n: int, every_level: bool = False,
+                   mix: bool = False) -> float:
     from websockets.protocol import Protocol, Side, State
 
     # The client side of an open connection (the handshake is not measured).
@@ -140,7 +149,11 @@ def _sdk_like_pass(chunks: list[bytes], n: int, every_level: bool = False) -> fl
     for chunk in chunks:
         protocol.receive_data(chunk)
         for frame in protocol.events_received():
-            book = loads(frame.data)["market_data"]
+            got += 1
+            message = loads(frame.data)
+            if mix and "market_data" not in message:
+                continue
+            book = message["market_data"]
             if every_level:
                 for level in book["bids"]:
                     sink.append((level["px"]["value"], level["qty"]))
@@ -149,7 +162,6 @@ def _sdk_like_pass(chunks: list[bytes], n: int, every_level: bool = False) -> fl
             else:
                 sink.append((book["bids"][0]["px"]["value"], book["offers"][0]["px"]["value"]))
             sink.clear()
-            got += 1
         if got >= n:
             break
     return time.perf_counter() - start
@@ -167,10 +179,18 @@ STAGES = [
 ]
 
 
+STREAMS = [
+    ("mix", "the mix 70/20/8/2 (callback on market data only)"),
+    ("delta", "market data, 50 markets, one level changes per book"),
+    ("random", "market data, 50 markets, every level new (worst case for caches)"),
+]
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     n = 20_000 if quick else 100_000
     chunks, _, _ = frames("snake", n, "md")
     results: dict[str, float] = {}
+    stream_rows: list[list[Any]] = []
     for stage, _label in STAGES:
         backend = "json" if stage.endswith("-json") else "orjson"
         previous = codec.use_backend(backend)
@@ -183,6 +203,14 @@ def run(quick: bool = False) -> dict[str, Any]:
     results["websocket-client"] = min(_websocket_client_pass(chunks, n)
                                       for _ in range(5)) / n * 1e6
     results["sdk-every"] = min(_sdk_like_pass(chunks, n, True) for _ in range(5)) / n * 1e6
+    for source, label in STREAMS:
+        stream = frames("snake", n, "mix")[0] if source == "mix" else varied_chunks(n, source)
+        # _pass frames as it goes: the figure includes framing, as the SDK's does
+        ours = min(_pass(stream, n, "client-every") for _ in range(5)) / n * 1e6
+        sdk = min(_sdk_like_pass(stream, n, True, True) for _ in range(5)) / n * 1e6
+        results[f"{source}-client-every"] = ours
+        results[f"{source}-sdk-every"] = sdk
+        stream_rows.append([label, ours, sdk, sdk / ours])
     rows = [[label, results[stage]] for stage, label in STAGES]
     rows.append(["reference: websocket-client framing (recv_data_frame from a read buffer)",
                  results["websocket-client"]])
@@ -191,5 +219,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     rows.append(["reference, the same reading every level, px and qty", results["sdk-every"]])
     text = table(f"Pipeline, one market-data frame in-process, µs (best of 5 × {n:,})",
                  ["stage (each includes the ones above it)", "µs/msg"], rows)
+    text += table(f"Whole path, callback reads every level, µs per frame (best of 5 × {n:,})",
+                  ["stream", "pmsync (framing + frame_received)", "SDK's stack", "× SDK"],
+                  stream_rows)
     save("pipeline", {"n": n, "us_per_msg": results})
     return {"us_per_msg": results, "table": text}

@@ -35,6 +35,9 @@ log = logging.getLogger("pmsync.client")
 Callback = Callable[..., Any]
 
 _CLOSED = State.CLOSED
+# The client's __setattr__ (StrictAttributes) is a Python function; the reader's
+# per-frame private stores go straight to object's.
+_set = object.__setattr__
 
 
 #: Messages larger than this are not decoded: they are reported through
@@ -101,7 +104,7 @@ class Dispatcher:
 
     def frame_received(self: Any, opcode: int, data: bytes) -> None:
         """Decode one frame and dispatch it (internal; reader thread)."""
-        self._frames += 1
+        _set(self, "_frames", self._frames + 1)
         if len(data) > MAX_MESSAGE_SIZE:
             self._decode_errors += 1
             self._report(
@@ -179,12 +182,12 @@ class Dispatcher:
             return
         # unsubscribe() sets _live and then waits while _in_flight is this
         # subscription: either it sees the flag here, or it waits for us.
-        self._in_flight = subscription
+        _set(self, "_in_flight", subscription)
         try:
             if subscription._live:
                 self._deliver(event, subscription)
         finally:
-            self._in_flight = None
+            _set(self, "_in_flight", None)
             if self._unsubscribing:
                 with self._cond:
                     self._cond.notify_all()

@@ -4,9 +4,10 @@ Market data is the bulk of a market stream. :func:`market_data` reads a payload
 whose keys are those of the model in one dialect (docs/protocol.md, Responses), at every level
 (levels of exactly ``px`` and ``qty``, stats of all five fields), with the same
 scalar hooks as the generated one (:mod:`pmsync.structure`), without its key
-loop. Anything else, a ``null`` anywhere, and every error go to the generated
-hook, which is the reference: both give the same object, or the same error
-(``tests/core/test_fast_paths.py`` checks this with Hypothesis).
+loop, and serves repeated levels and stats from :data:`LEVEL_CACHE` and
+:data:`STATS_CACHE`. Anything else, a ``null`` anywhere, and every error go to
+the generated hook, which is the reference: both give the same object, or the
+same error (``tests/core/test_fast_paths.py`` checks this with Hypothesis).
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from typing import Any
 from . import models as m
 from .enums import MarketState
 from .extra import EMPTY
-from .structure import AMOUNT_CACHE, DECIMAL_CACHE, amount, decimal, hook, timestamp, to_camel
+from .structure import (
+    AMOUNT_CACHE,
+    DECIMAL_CACHE,
+    DECIMAL_TEXT_MAX,
+    amount,
+    decimal,
+    hook,
+    timestamp,
+    to_camel,
+)
 
 __all__ = ["market_data"]
 
@@ -59,33 +69,82 @@ class _NotExact(Exception):
     """The payload is not of the documented shape: the generated hook decides."""
 
 
+# Levels by (price text, currency, size text). A BookLevel of texts without
+# unknown fields is immutable and equal to any other of the same texts, so one
+# object serves every book that carries that level: consecutive books of a market
+# share most of their levels. Bounded like structure's caches (texts come from
+# the network): emptied at LEVEL_CACHE_MAX entries.
+LEVEL_CACHE: dict[tuple[str, Any, str], m.BookLevel] = {}
+LEVEL_CACHE_MAX = 1024
+_level_cached = LEVEL_CACHE.get
+
+
 def _levels(value: Any) -> tuple[m.BookLevel, ...]:
     if type(value) is not list:
         raise _NotExact
-    set_px, set_qty, set_extra = _LEVEL
     levels = []
     for item in value:
         px = item["px"]
         qty = item["qty"]
         if len(item) != 2 or len(px) != 2 or qty is None:
             raise _NotExact
-        level = _new(m.BookLevel)
-        set_px(level, _amount_cached((px["value"], px["currency"])) or amount(px))
-        set_qty(level, _decimal_cached(qty) or decimal(qty))
-        set_extra(level, EMPTY)
+        key = (px["value"], px["currency"], qty)
+        level = _level_cached(key)
+        if level is None:
+            level = _level(px, qty, key)
         levels.append(level)
     return tuple(levels)
 
 
+def _level(px: Any, qty: Any, key: tuple[Any, Any, Any]) -> m.BookLevel:
+    """A new level (cached when its texts are plain strings, as the amount's are)."""
+    set_px, set_qty, set_extra = _LEVEL
+    level = _new(m.BookLevel)
+    price = _amount_cached((key[0], key[1])) or amount(px)
+    set_px(level, price)
+    set_qty(level, _decimal_cached(qty) or decimal(qty))
+    set_extra(level, EMPTY)
+    # The amount has no unknown fields (px has exactly value and currency).
+    if (type(qty) is str and len(qty) <= DECIMAL_TEXT_MAX and type(key[0]) is str
+            and len(key[0]) <= DECIMAL_TEXT_MAX):
+        if len(LEVEL_CACHE) >= LEVEL_CACHE_MAX:
+            LEVEL_CACHE.clear()
+        LEVEL_CACHE[key] = level
+    return level
+
+
+# Stats by their texts, as levels: a market's statistics change on trades, and
+# books come far more often, so most books carry the stats of the one before.
+# Only stats of plain texts (prices of exactly value and currency) are cached.
+STATS_CACHE: dict[tuple[Any, ...], m.MarketStats] = {}
+_stats_cached = STATS_CACHE.get
+
+
 def _stats(value: Any) -> m.MarketStats:
     names = _names(value, _STATS_KEYS)
+    last, traded, interest = value[names[0]], value[names[1]], value[names[2]]
+    high, low = value[names[3]], value[names[4]]
+    key = None
+    if (type(last) is dict and type(high) is dict and type(low) is dict
+            and len(last) == 2 and len(high) == 2 and len(low) == 2):
+        key = (last["value"], last["currency"], traded, interest, high["value"],
+               high["currency"], low["value"], low["currency"])
+        cached = _stats_cached(key)
+        if cached is not None:
+            return cached
     stats = _new(m.MarketStats)
-    _STATS[0](stats, amount(value[names[0]]))
-    _STATS[1](stats, _decimal_cached(value[names[1]]) or decimal(value[names[1]]))
-    _STATS[2](stats, _decimal_cached(value[names[2]]) or decimal(value[names[2]]))
-    _STATS[3](stats, amount(value[names[3]]))
-    _STATS[4](stats, amount(value[names[4]]))
+    _STATS[0](stats, amount(last))
+    _STATS[1](stats, _decimal_cached(traded) or decimal(traded))
+    _STATS[2](stats, _decimal_cached(interest) or decimal(interest))
+    _STATS[3](stats, amount(high))
+    _STATS[4](stats, amount(low))
     _STATS[5](stats, EMPTY)
+    # The amounts have no unknown fields (exactly value and currency, or a key error above).
+    if key is not None and all(type(text) is str and len(text) <= DECIMAL_TEXT_MAX
+                               for text in (key[0], traded, interest, key[4], key[6])):
+        if len(STATS_CACHE) >= LEVEL_CACHE_MAX:
+            STATS_CACHE.clear()
+        STATS_CACHE[key] = stats
     return stats
 
 

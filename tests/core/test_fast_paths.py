@@ -91,6 +91,7 @@ def outcome(hook: Any, value: Any) -> Any:
 
 
 GENERAL = structure.hook(m.MarketData)
+STATS_GENERAL = structure.hook(m.MarketStats)
 
 
 @settings(max_examples=1500, deadline=None)
@@ -98,7 +99,17 @@ GENERAL = structure.hook(m.MarketData)
                  st.fixed_dictionaries({}, optional={
                      name: SCALARS for name in MD_NAMES + tuple(map(structure.to_camel, MD_NAMES))})))
 def test_market_data_fast_path_equals_the_generated_hook(value: Any) -> None:
-    assert outcome(marketdata.market_data, value) == outcome(GENERAL, value)
+    for _ in range(2):  # the second pass is served from the level and stats caches
+        assert outcome(marketdata.market_data, value) == outcome(GENERAL, value)
+    assert len(marketdata.STATS_CACHE) <= marketdata.LEVEL_CACHE_MAX
+    # the newest entries are what the generated hook builds of their texts
+    for key, stats in list(marketdata.STATS_CACHE.items())[-5:]:
+        texts = {"last_trade_px": {"value": key[0], "currency": key[1]}, "shares_traded": key[2],
+                 "open_interest": key[3], "high_px": {"value": key[4], "currency": key[5]},
+                 "low_px": {"value": key[6], "currency": key[7]}}
+        assert repr(STATS_GENERAL(texts, None)) == repr(stats)
+        last, high, low = stats.last_trade_px, stats.high_px, stats.low_px
+        assert not (stats.extra or last.extra or high.extra or low.extra)
 
 
 @pytest.mark.parametrize("camel", [False, True])
@@ -111,6 +122,42 @@ def test_the_fast_path_takes_the_documented_shape_in_both_dialects(camel: bool) 
              spell("transact_time"): "2024-01-15T10:30:00Z"}
     data = marketdata._exact(value)  # raises if it is not taken
     assert data == GENERAL(value, None) and type(data) is m.MarketData
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.fixed_dictionaries({"px": EXACT_AMOUNTS, "qty": DECIMAL_TEXTS | SCALARS}),
+                          st.fixed_dictionaries({"px": AMOUNTS, "qty": VALID_TEXTS})), max_size=4))
+def test_cached_levels_are_what_the_generated_hook_builds(levels: Any) -> None:
+    value = {"market_slug": "m", "bids": levels, "offers": list(reversed(levels)), "state": 1,
+             "stats": {name: {"value": "0.5", "currency": "USD"} if name.endswith("px") else "3"
+                       for name in STATS_NAMES}, "transact_time": "2024-01-15T10:30:00Z"}
+    for _ in range(2):  # the second pass is served from the caches where it can be
+        assert outcome(marketdata.market_data, value) == outcome(GENERAL, value)
+    assert len(marketdata.LEVEL_CACHE) <= marketdata.LEVEL_CACHE_MAX
+    for (px, currency, qty), level in marketdata.LEVEL_CACHE.items():
+        assert level == m.BookLevel(px=m.Amount(value=Decimal(px), currency=currency),
+                                    qty=Decimal(qty))
+        assert str(level.px.value) == str(Decimal(px)) and str(level.qty) == str(Decimal(qty))
+        assert not level.px.extra and not level.extra
+
+
+def test_the_level_cache_keeps_spellings_apart_and_stays_bounded() -> None:
+    def level(px: str, qty: str, currency: Any = "USD") -> Any:
+        value = {"market_slug": "m", "bids": [{"px": {"value": px, "currency": currency},
+                                               "qty": qty}], "offers": [], "state": 1,
+                 "stats": {name: {"value": "0.5", "currency": "USD"} if name.endswith("px")
+                           else "3" for name in STATS_NAMES},
+                 "transact_time": "2024-01-15T10:30:00Z"}
+        return marketdata.market_data(value).bids[0]
+
+    assert str(level("0.50", "1").px.value) == "0.50" and str(level("0.5", "1").px.value) == "0.5"
+    assert str(level("0.5", "1.0").qty) == "1.0" and level("0.5", "1", None).px.currency is None
+    for i in range(marketdata.LEVEL_CACHE_MAX + 10):
+        level(f"0.{i}", "7")
+    assert len(marketdata.LEVEL_CACHE) <= marketdata.LEVEL_CACHE_MAX
+    long_text = "1" * (structure.DECIMAL_TEXT_MAX + 1)
+    assert level("0.5", long_text).qty == Decimal(long_text)
+    assert all(key[2] != long_text for key in marketdata.LEVEL_CACHE)
 
 
 @settings(max_examples=500, deadline=None)
