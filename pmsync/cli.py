@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import enum
 import json
 import os
 import sys
@@ -189,6 +190,15 @@ def _subscription_type(
     return spec
 
 
+def _named(value: Any, what: str) -> str:
+    """An enum's wire name; a number whose name is unpublished as ``"<what> N"``."""
+    if value is None:
+        return "?"
+    if isinstance(value, int) and not isinstance(value, enum.Enum):
+        return f"{what} {value}"
+    return str(getattr(value, "value", value))
+
+
 def describe(event: Event) -> str:
     """One readable line for an event."""
     data: Any = event.data
@@ -201,7 +211,7 @@ def describe(event: Event) -> str:
         ask = data.best_ask.value if data.best_ask else None
         return f"{tag} {data.market_slug}: bid {bid} / ask {ask}"
     if kind == "trade":
-        side = to_plain(data.taker.side) if data.taker and data.taker.side is not None else "?"
+        side = _named(data.taker.side if data.taker else None, "side")
         px = data.price.value if data.price else None
         qty = data.quantity.value if data.quantity else None
         return f"{tag} {data.market_slug}: {qty} @ {px} (taker {side})"
@@ -212,8 +222,11 @@ def describe(event: Event) -> str:
         if ex is None:
             return tag
         order_id = ex.order.id if ex.order else None
+        what = _named(ex.type, "execution type")
+        if ex.last_shares is None:  # no fill: a new or cancelled order
+            return f"{tag} {order_id}: {what}"
         px = ex.last_px.value if ex.last_px else None
-        return f"{tag} {order_id}: {getattr(ex.type, 'value', ex.type)} {ex.last_shares} @ {px}"
+        return f"{tag} {order_id}: {what}, {ex.last_shares} @ {px}"
     if kind == "position_update":
         after = data.after_position
         return f"{tag} net {after.net if after else None} ({getattr(data.entry_type, 'value', data.entry_type)})"

@@ -429,12 +429,19 @@ class _Client(Subscribing, Dispatcher, StrictAttributes):
         the number dropped since the last report. Iteration ends after
         ``timeout`` seconds without an event, or once the client is closed
         and the queue drained; then a fatal error or a callback's
-        ``BaseException`` is raised.
+        ``BaseException`` is raised. Ctrl-C while it waits closes the client
+        and ends the iteration, as in :meth:`run_forever`.
         """
         timeout = check_timeout("timeout", timeout)
         self._queue.in_use = True
         while True:
-            event = self._queue.get(timeout)
+            try:
+                event = self._queue.get(timeout)
+            except KeyboardInterrupt as exc:  # Ctrl-C while waiting: close, end the loop
+                if self._lifecycle.error is exc:
+                    raise
+                self.close()
+                return
             if event is None:
                 self._raise_cause()
                 return

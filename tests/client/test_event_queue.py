@@ -154,3 +154,24 @@ def test_a_subscription_callback_counts_as_handling() -> None:
         assert [e.request_id for e in client.messages(timeout=0)] == ["md"]
     finally:
         client.close()
+
+
+def test_ctrl_c_while_messages_waits_closes_the_client_and_ends_the_loop() -> None:
+    import os
+    import signal
+
+    import pmsync
+    from mockserver import demo_credentials
+
+    client = pmsync.MarketsClient(pmsync.Credentials.from_base64(*demo_credentials(0)),
+                                  base_url="ws://127.0.0.1:9")
+    # A real SIGINT (Ctrl-C), handled in this, the main, thread while it waits.
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        assert list(client.messages(timeout=5)) == []  # ends, no KeyboardInterrupt
+    finally:
+        timer.join()
+    assert time.monotonic() - started < 4
+    assert client.closed and client.close_cause == "closed (closed by close())"
