@@ -15,15 +15,14 @@ from typing import Any
 
 import pmsync
 from mockserver import MockServer
-from pmsync import structure
+from pmsync import codec
 
 from .common import save, table
 
 def _client_heap(server: MockServer) -> int:
-    """Traced bytes, without the server's journal and the codec's Decimal cache."""
+    """Traced bytes, without the server's journal and the codec's bounded memo tables."""
     server.journal.clear()
-    structure.DECIMAL_CACHE.clear()
-    structure.AMOUNT_CACHE.clear()
+    codec.clear_caches()
     gc.collect()
     return tracemalloc.get_traced_memory()[0]
 

@@ -32,6 +32,7 @@ from .enums import (
     WireEnum,
 )
 from .errors import DecodeError
+from . import marketdata as _marketdata
 from .marketdata import market_data
 from .extra import EMPTY, Extra, extra_field
 from .structure import converter as converter
@@ -52,6 +53,7 @@ __all__ = [
     "Dialect",
     "Event",
     "KINDS",
+    "clear_caches",
     "converter",
     "decode",
     "encode_subscribe",
@@ -422,3 +424,15 @@ def encode_unsubscribe(request_id: str, *, dialect: str = "snake") -> str:
     key = "request_id" if dialect == "snake" else "requestId"
     return _dumps({"unsubscribe": {key: request_id}})
 
+
+def clear_caches() -> None:
+    """Empty the codec's bounded memo tables (decimals, amounts, book levels, stats).
+
+    Each holds at most a few thousand immutable values and empties itself when
+    full; a memory measurement clears them first, so that how full they happen
+    to be is not counted as growth.
+    """
+    s.DECIMAL_CACHE.clear()
+    s.AMOUNT_CACHE.clear()
+    _marketdata.LEVEL_CACHE.clear()
+    _marketdata.STATS_CACHE.clear()
