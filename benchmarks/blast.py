@@ -24,6 +24,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -71,21 +72,25 @@ def frames(dialect: str, n: int, mix: str) -> tuple[list[bytes], int, int]:
     """(chunks of pre-encoded frames, total bytes, market-data frames)."""
     encoded = {kind: Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
                for kind, text in texts(dialect).items()}
+    names = list(kinds(n, mix))
+    sequence = [encoded[kind] for kind in names]
+    return chunked(sequence), sum(map(len, sequence)), names.count("market_data")
+
+
+def chunked(encoded: Iterable[bytes]) -> list[bytes]:
+    """Encoded frames joined into chunks of about :data:`CHUNK` bytes, as a socket delivers them."""
     chunks: list[bytes] = []
     current: list[bytes] = []
-    size = total = md = 0
-    for kind in kinds(n, mix):
-        data = encoded[kind]
-        md += kind == "market_data"
+    size = 0
+    for data in encoded:
         current.append(data)
         size += len(data)
-        total += len(data)
         if size >= CHUNK:
             chunks.append(b"".join(current))
             current, size = [], 0
     if current:
         chunks.append(b"".join(current))
-    return chunks, total, md
+    return chunks
 
 
 def parse_job(path: str) -> tuple[str, int, str, float]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from websockets.frames import Frame, Opcode
 
-from .blast import CHUNK, texts
+from .blast import chunked, texts
 
 Side = list[tuple[int, int]]
 
@@ -64,16 +64,4 @@ def varied_texts(n: int, mode: str, markets: int = 50) -> tuple[bytes, ...]:
 
 def varied_chunks(n: int, mode: str) -> list[bytes]:
     """The frames of :func:`varied_texts` as a socket would deliver them."""
-    chunks: list[bytes] = []
-    current: list[bytes] = []
-    size = 0
-    for text in varied_texts(n, mode):
-        data = Frame(Opcode.TEXT, text).serialize(mask=False)
-        current.append(data)
-        size += len(data)
-        if size >= CHUNK:
-            chunks.append(b"".join(current))
-            current, size = [], 0
-    if current:
-        chunks.append(b"".join(current))
-    return chunks
+    return chunked(Frame(Opcode.TEXT, text).serialize(mask=False) for text in varied_texts(n, mode))
